@@ -1,0 +1,82 @@
+"""Numba kernels for the streaming products and the spatial HALS sweep.
+
+A footprint matrix is kept as CSC arrays (``indptr``, ``indices``, ``data``)
+of shape (pixels, K), pixels flattened row-major in display orientation.
+Every kernel is a plain loop over entries and frames, ``nogil`` so that the
+GUI thread keeps running while a worker thread is inside one.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(nogil=True, cache=True)
+def accumulate_AtY(indptr, indices, data, Y, out, t0):
+    """``out[k, t0 + t] = sum_i A[i, k] Y[t, i]`` for a chunk ``Y`` (n, d)."""
+    K = indptr.shape[0] - 1
+    n = Y.shape[0]
+    for k in range(K):
+        for t in range(n):
+            s = 0.0
+            for j in range(indptr[k], indptr[k + 1]):
+                s += data[j] * Y[t, indices[j]]
+            out[k, t0 + t] = s
+
+
+@numba.njit(nogil=True, cache=True)
+def accumulate_YCt(indptr, indices, Y, C, t0, out):
+    """``out[j] += sum_t Y[t, indices[j]] C[k, t0 + t]`` on a sparsity pattern.
+
+    ``(indptr, indices)`` is the pattern (search areas) in CSC form; entry
+    ``j`` of column ``k`` receives the product of its pixel with trace ``k``.
+    """
+    K = indptr.shape[0] - 1
+    n = Y.shape[0]
+    for k in range(K):
+        for j in range(indptr[k], indptr[k + 1]):
+            p = indices[j]
+            s = 0.0
+            for t in range(n):
+                s += Y[t, p] * C[k, t0 + t]
+            out[j] += s
+
+
+@numba.njit(nogil=True, cache=True)
+def hals_spatial(indptr, indices, P, CCt, val, by_pixel_ptr, by_pixel, n_sweeps):
+    """Gauss-Seidel HALS on footprints restricted to a sparsity pattern.
+
+    ``val`` (entries of the pattern) is updated in place:
+    ``a_k <- max(0, a_k + (P_k - A CCt[:, k]) / CCt[k, k])``.
+    ``by_pixel_ptr`` / ``by_pixel`` list, per pixel, the entries at that
+    pixel, so that ``(A CCt[:, k])_i`` needs no dense A. Entry ``j`` belongs
+    to column ``comp[j]``, found from ``indptr``.
+    """
+    K = indptr.shape[0] - 1
+    comp = np.empty(indices.shape[0], np.int64)
+    for k in range(K):
+        for j in range(indptr[k], indptr[k + 1]):
+            comp[j] = k
+    for _ in range(n_sweeps):
+        for k in range(K):
+            ckk = CCt[k, k]
+            if ckk <= 0:
+                continue
+            for j in range(indptr[k], indptr[k + 1]):
+                p = indices[j]
+                s = 0.0
+                for q in range(by_pixel_ptr[p], by_pixel_ptr[p + 1]):
+                    e = by_pixel[q]
+                    s += CCt[comp[e], k] * val[e]
+                v = val[j] + (P[j] - s) / ckk
+                val[j] = v if v > 0 else 0.0
+
+
+def entries_by_pixel(indices: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group the entries of a CSC pattern by pixel: ``(ptr (d+1,), entries)``."""
+    order = np.argsort(indices, kind="stable").astype(np.int64)
+    counts = np.bincount(indices, minlength=d)
+    ptr = np.zeros(d + 1, np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return ptr, order

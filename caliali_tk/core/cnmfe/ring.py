@@ -1,0 +1,173 @@
+"""The CNMF-E ring background model on a 2x down-sampled grid.
+
+Each pixel's background fluctuation is a weighted sum of the residual
+``Y - A C - b0`` on a ring of pixels around it. The ring lies outside the
+neuron, so it sees background only; fitting the weights ``W`` by ridge
+regression lets the model follow a background that is bright, smooth and
+changes over time. ``W`` lives on a grid down-sampled by ``ds`` in both
+directions, as in CNMF-E, which divides the cost by ``ds**4``.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from scipy import sparse
+
+
+MAX_RING = 24  # ring pixels used per pixel; the background is smooth along it
+MAX_FIT_FRAMES = 300  # frames (after binning) the weights are fitted on
+
+
+def ring_offsets(radius: float, max_points: int = MAX_RING) -> np.ndarray:
+    """Integer (drow, dcol) offsets at distance ``radius ± 0.5`` from the centre.
+
+    A large ring is thinned to ``max_points`` offsets evenly spaced in angle:
+    neighbouring ring pixels see nearly the same smooth background, so more
+    of them add cost (quadratic) but little information.
+
+    Examples
+    --------
+    >>> len(ring_offsets(1.0))
+    8
+    """
+    r = max(1.0, float(radius))
+    reach = int(np.ceil(r + 0.5))
+    dr, dc = np.mgrid[-reach:reach + 1, -reach:reach + 1]
+    dist = np.hypot(dr, dc)
+    keep = (dist >= r - 0.5) & (dist < r + 0.5)
+    off = np.stack([dr[keep], dc[keep]], axis=1).astype(np.int64)
+    off = off[np.argsort(np.arctan2(off[:, 0], off[:, 1]), kind="stable")]
+    if len(off) > max_points:
+        off = off[np.linspace(0, len(off), max_points, endpoint=False).astype(int)]
+    return off
+
+
+def ds_shape(shape: tuple[int, int], ds: int) -> tuple[int, int]:
+    """Shape of the down-sampled grid (a partial block at the edge counts)."""
+    return (-(-shape[0] // ds), -(-shape[1] // ds))
+
+
+def downsample_frames(frames: np.ndarray, ds: int) -> np.ndarray:
+    """Mean over ``ds x ds`` blocks of each frame ``(n, H, W) -> (n, h, w)``.
+
+    Edge blocks that are cut by the border average the pixels they have.
+    """
+    if ds == 1:
+        return np.ascontiguousarray(frames, np.float32)
+    out = np.zeros((frames.shape[0],) + ds_shape(frames.shape[1:], ds), np.float32)
+    _block_mean(np.ascontiguousarray(frames, np.float32), ds, out)
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _block_mean(frames, ds, out):
+    n, H, W = frames.shape
+    h, w = out.shape[1], out.shape[2]
+    count = np.zeros((h, w), np.float32)
+    for r in range(H):
+        for c in range(W):
+            count[r // ds, c // ds] += 1.0
+    for t in range(n):
+        for r in range(H):
+            for c in range(W):
+                out[t, r // ds, c // ds] += frames[t, r, c]
+        for i in range(h):
+            for j in range(w):
+                out[t, i, j] /= count[i, j]
+
+
+def upsample_index(shape: tuple[int, int], ds: int) -> np.ndarray:
+    """For every full-resolution pixel (flat index) its down-sampled pixel."""
+    H, W = shape
+    w = ds_shape(shape, ds)[1]
+    rr, cc = np.mgrid[0:H, 0:W]
+    return ((rr // ds) * w + cc // ds).ravel().astype(np.int64)
+
+
+def fit_ring_weights(R: np.ndarray, shape_ds: tuple[int, int], radius_ds: float,
+                     ridge: float = 1e-5) -> sparse.csr_matrix:
+    """Fit the ring weights ``W`` by ridge regression, pixel by pixel.
+
+    Parameters
+    ----------
+    R : ndarray (d, T)
+        Background residual (``Y - A C - b0``) on the down-sampled grid,
+        one row per pixel; any number of (possibly binned) frames.
+    shape_ds : (h, w)
+        Grid shape, ``d = h * w``.
+    radius_ds : float
+        Ring radius in down-sampled pixels.
+    ridge : float
+        Ridge term relative to the trace of each pixel's Gram matrix.
+
+    Returns
+    -------
+    W : csr_matrix (d, d)
+        Row ``i`` holds the weights of pixel ``i``'s ring.
+    """
+    h, w = shape_ds
+    offsets = ring_offsets(radius_ds)
+    R = _bin_columns(np.asarray(R, np.float32), MAX_FIT_FRAMES)
+    n = len(offsets)
+    cols = np.full((h * w, n), -1, np.int64)
+    vals = np.zeros((h * w, n), np.float32)
+    _fit_w(R, h, w, offsets, float(ridge), cols, vals)
+    keep = cols >= 0
+    rows = np.repeat(np.arange(h * w), n).reshape(h * w, n)
+    return sparse.csr_matrix((vals[keep], (rows[keep], cols[keep])),
+                             shape=(h * w, h * w))
+
+
+def _bin_columns(R, n_max):
+    """Average consecutive columns (frames) so that at most ``n_max`` remain."""
+    b = -(-R.shape[1] // n_max)
+    if b <= 1:
+        return np.ascontiguousarray(R)
+    n = R.shape[1] // b
+    return np.ascontiguousarray(R[:, :n * b].reshape(R.shape[0], n, b).mean(axis=2))
+
+
+@numba.njit(nogil=True, parallel=True, cache=True)
+def _fit_w(R, h, w, offsets, ridge, cols, vals):
+    T = R.shape[1]
+    n_off = offsets.shape[0]
+    for i in numba.prange(h * w):
+        r, c = i // w, i % w
+        idx = np.empty(n_off, np.int64)
+        m = 0
+        for k in range(n_off):
+            rr, cc = r + offsets[k, 0], c + offsets[k, 1]
+            if 0 <= rr < h and 0 <= cc < w:
+                idx[m] = rr * w + cc
+                m += 1
+        if m == 0:
+            continue
+        X = np.empty((m, T), np.float64)
+        for a in range(m):
+            for t in range(T):
+                X[a, t] = R[idx[a], t]
+        G = X @ X.T
+        tr = 0.0
+        for a in range(m):
+            tr += G[a, a]
+        lam = ridge * tr + 1e-12
+        for a in range(m):
+            G[a, a] += lam
+        y = R[i].astype(np.float64)
+        rhs = X @ y
+        sol = np.linalg.solve(G, rhs)
+        for a in range(m):
+            cols[i, a] = idx[a]
+            vals[i, a] = sol[a]
+
+
+def background_ds(Yds: np.ndarray, AdsC: np.ndarray, b0_ds: np.ndarray,
+                  W: sparse.csr_matrix) -> np.ndarray:
+    """Background frames on the down-sampled grid.
+
+    ``B = b0 + W (Y - A C - b0)`` for a chunk, with every array flattened to
+    ``(n, d)`` pixels on the down-sampled grid.
+    """
+    fluct = Yds - AdsC - b0_ds[None, :]
+    return b0_ds[None, :] + np.asarray(W @ fluct.T).T.astype(np.float32)

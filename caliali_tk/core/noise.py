@@ -1,0 +1,368 @@
+"""Per-pixel noise level and baseline, estimated from the power spectrum.
+
+Calcium transients are slow, so the upper half of the temporal spectrum
+(0.25–0.5 of the sampling rate) holds mostly noise. The noise σ of a trace is
+read off its power spectral density (PSD) there: for white noise of std σ the
+one-sided PSD is flat at 2σ², so ``σ = sqrt(mean band PSD / 2)``.
+
+Estimator (Welch), shared by :func:`psd_noise` and :class:`NoisePass`:
+
+- segments of ``L = min(seg_len, n)`` consecutive frames, hop ``L // 2``
+  (50 % overlap), never crossing a gap between planned blocks; frames after
+  the last whole segment of a block are not used;
+- each segment: subtract its mean, multiply by a periodic Hann window ``w``,
+  FFT, periodogram ``P_k = 2 |X_k|² / Σ w²`` (so white noise gives 2σ² at
+  every k ≠ 0, the Nyquist bin included);
+- band: bins ``ceil(L / 4) <= k <= L // 2``; the *mean* of ``P_k`` over the
+  band and over all segments (plain mean, no log, so no bias correction);
+- baseline: the exact temporal median of at most ``N_BASELINE`` (64) frames
+  evenly spaced through the planned frames (:func:`baseline_frames`); a
+  median of 64 samples is within ~0.16 σ of the true one, and a per-segment
+  median of every frame would cost more than the rest of the pass.
+
+Only a few blocks of frames spread over the movie are needed
+(:func:`noise_frame_plan`), which keeps the first pass short and the memory at
+one segment plus the baseline frames (``(L + 64) × H × W`` float32).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft as sfft
+from numba import njit
+
+from .filters import FFT_WORKERS, make_spatial_filter
+
+__all__ = ["noise_frame_plan", "baseline_frames", "psd_noise", "NoisePass", "NoiseResult",
+           "SEG_LEN", "N_BASELINE"]
+
+#: Welch segment length in frames.
+SEG_LEN = 128
+#: Frames whose temporal median is the baseline.
+N_BASELINE = 64
+#: Elements per FFT block when a segment is transformed (bounds temporaries).
+_BLOCK_ELEMS = 1 << 21
+
+
+def _seg_len(n_frames: int, seg_len: int) -> int:
+    if n_frames < 8:
+        raise ValueError(f"the noise estimate needs at least 8 frames, got {n_frames}")
+    return int(min(seg_len, n_frames))
+
+
+def _hann(L: int) -> np.ndarray:
+    """Periodic Hann window (its DFT is zero beyond bin 1: no DC leakage)."""
+    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(L) / L)
+
+
+def _band(L: int) -> slice:
+    return slice(-(-L // 4), L // 2 + 1)
+
+
+def _band_power(seg: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Mean over the band of ``|X_k|² / Σw²`` (= σ² for white noise).
+
+    ``seg`` is (L, ...) float32, time first; returns float64 of shape seg[0].
+    """
+    x = seg - seg.mean(axis=0, dtype=np.float64).astype(np.float32)
+    x *= window.astype(np.float32).reshape((-1,) + (1,) * (seg.ndim - 1))
+    spec = sfft.rfft(x, axis=0, workers=FFT_WORKERS, overwrite_x=True)[_band(seg.shape[0])]
+    power = spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2
+    return power.mean(axis=0) / float(np.sum(window**2))
+
+
+@njit(nogil=True, cache=True)
+def _median_inplace(a):  # pragma: no cover - numba
+    """Median of a 1-D float array (scrambles it): quickselect, numpy's rule."""
+    n = a.size
+    k = n // 2
+    lo, hi = 0, n - 1
+    while lo < hi:  # Hoare quickselect: a[k] becomes the k-th smallest
+        pivot = a[(lo + hi) // 2]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    upper = a[k]
+    if n % 2 == 1:
+        return np.float64(upper)
+    lower = a[0]
+    for m in range(1, k):
+        if a[m] > lower:
+            lower = a[m]
+    return 0.5 * (np.float64(lower) + np.float64(upper))
+
+
+@njit(nogil=True, cache=True)
+def _prepare_rows(buf, order, r0, r1, window, out):  # pragma: no cover - numba
+    """Rows r0:r1 of a ring-buffered segment -> windowed, mean-free traces.
+
+    ``buf`` (L, H, W) holds frames at ring positions ``order`` (time order);
+    writes ``out[i - r0, j, :]`` = (trace - mean) · window, time last so that
+    the FFT runs over contiguous memory.
+    """
+    L = order.size
+    W = buf.shape[2]
+    acc = np.empty(W)
+    for i in range(r0, r1):
+        acc[:] = 0.0
+        for t in range(L):
+            for j in range(W):
+                acc[j] += buf[order[t], i, j]
+        for t in range(L):
+            wt = window[t]
+            for j in range(W):
+                out[i - r0, j, t] = (buf[order[t], i, j] - acc[j] / L) * wt
+
+
+@njit(nogil=True, cache=True)
+def _temporal_median(frames, out):  # pragma: no cover - numba
+    """out[i, j] = median over t of frames[t, i, j] (numpy's rule)."""
+    n, H, W = frames.shape
+    tmp = np.empty((n, W), dtype=frames.dtype)
+    scratch = np.empty(n, dtype=frames.dtype)
+    for i in range(H):
+        tmp[:, :] = frames[:, i, :]
+        for j in range(W):
+            for t in range(n):
+                scratch[t] = tmp[t, j]
+            out[i, j] = _median_inplace(scratch)
+
+
+@njit(nogil=True, cache=True)
+def _add_band_power(spec, k0, k1, scale, acc):  # pragma: no cover - numba
+    """acc[r, j] += scale · mean_{k0 <= k < k1} |spec[r, j, k]|²."""
+    R, W = acc.shape
+    for r in range(R):
+        for j in range(W):
+            s = 0.0
+            for k in range(k0, k1):
+                c = spec[r, j, k]
+                s += np.float64(c.real) ** 2 + np.float64(c.imag) ** 2
+            acc[r, j] += scale * s / (k1 - k0)
+
+
+def noise_frame_plan(n_frames: int, seg_len: int = SEG_LEN, n_blocks: int = 4,
+                     block_frames: int = 320) -> list[tuple[int, int]]:
+    """Frames the noise pass needs, as ``[(start, stop), ...]`` blocks.
+
+    Parameters
+    ----------
+    n_frames : int
+        Length of the movie.
+    seg_len : int
+        Welch segment length (frames).
+    n_blocks, block_frames : int
+        Number and length of blocks, spread evenly from the first to the last
+        frame. With the defaults (4 × 320 frames, 4 segments of 128 each)
+        about 1300 frames are read. A movie no longer than
+        ``n_blocks * block_frames`` is used whole: ``[(0, n_frames)]``.
+
+    Returns
+    -------
+    list of (int, int)
+        Sorted, non-overlapping half-open frame ranges.
+
+    Examples
+    --------
+    >>> noise_frame_plan(1000)
+    [(0, 1000)]
+    >>> noise_frame_plan(10000)[:2]
+    [(0, 320), (3227, 3547)]
+    """
+    n_frames = int(n_frames)
+    L = _seg_len(n_frames, seg_len)
+    block_frames = max(int(block_frames), L)
+    if n_frames <= n_blocks * block_frames or n_blocks < 2:
+        return [(0, n_frames)]
+    starts = np.round(np.linspace(0, n_frames - block_frames, n_blocks)).astype(int)
+    return [(int(s), int(s) + block_frames) for s in starts]
+
+
+def baseline_frames(plan, n_baseline: int = N_BASELINE) -> np.ndarray:
+    """Indices of the frames whose temporal median is the baseline.
+
+    Every ``step``-th frame of the planned frames taken in order,
+    ``step = ceil(n_planned / n_baseline)``, so at most ``n_baseline``.
+    """
+    idx = np.concatenate([np.arange(b0, b1) for b0, b1 in plan])
+    step = max(1, -(-idx.size // int(n_baseline)))
+    return idx[::step]
+
+
+def psd_noise(traces: np.ndarray, seg_len: int = SEG_LEN, axis: int = -1) -> np.ndarray:
+    """Noise σ of traces from the upper band of their Welch PSD.
+
+    Parameters
+    ----------
+    traces : ndarray
+        One trace or many; time along ``axis``.
+    seg_len : int
+        Welch segment length (shorter traces use one segment of their length).
+    axis : int
+        Time axis.
+
+    Returns
+    -------
+    sn : ndarray float64 (shape of ``traces`` without ``axis``), or a float
+        for a 1-D trace.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> round(float(psd_noise(2.0 * rng.standard_normal(20000))), 1)
+    2.0
+    """
+    x = np.moveaxis(np.asarray(traces, dtype=np.float32), axis, 0)
+    T = x.shape[0]
+    L = _seg_len(T, seg_len)
+    w = _hann(L)
+    acc = np.zeros(x.shape[1:], dtype=np.float64)
+    n = 0
+    for s in range(0, T - L + 1, max(L // 2, 1)):
+        acc += _band_power(x[s : s + L], w)
+        n += 1
+    sn = np.sqrt(acc / n)
+    return float(sn) if sn.ndim == 0 else sn
+
+
+@dataclass
+class NoiseResult:
+    """Output of :class:`NoisePass` (input of the summary pass).
+
+    Attributes
+    ----------
+    sn : ndarray float32 (H, W)
+        Noise σ per pixel of the (filtered) movie.
+    baseline : ndarray float32 (H, W)
+        Median over segments of the per-segment temporal medians.
+    gSig : float
+        Filter width used.
+    spatial_filter : bool
+        Whether frames were high-pass filtered.
+    n_segments : int
+        Welch segments averaged.
+    plan : list of (int, int)
+        Frame blocks used.
+    """
+
+    sn: np.ndarray
+    baseline: np.ndarray
+    gSig: float
+    spatial_filter: bool
+    n_segments: int
+    plan: list
+
+
+class NoisePass:
+    """Streaming noise/baseline estimate: feed raw chunks, get σ and baseline.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Frame shape (H, W).
+    n_frames : int
+        Movie length (fixes the plan and the segment length).
+    gSig : float
+        Width of the centred Gaussian high-pass filter.
+    spatial_filter : bool
+        Filter frames first (as the summary pass will).
+    seg_len : int
+        Welch segment length.
+    plan : list of (int, int), optional
+        Frame blocks to use (default :func:`noise_frame_plan`).
+
+    Notes
+    -----
+    ``add(frames, start)`` accepts any chunks in increasing frame order; only
+    frames inside the plan are filtered and used, so feeding every chunk or
+    only the planned ranges gives the same result. Memory: one segment of
+    filtered frames (``seg_len × H × W`` float32) plus one FFT block.
+    """
+
+    def __init__(self, shape, n_frames: int, gSig: float, spatial_filter: bool = True,
+                 seg_len: int = SEG_LEN, plan=None):
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.n_frames = int(n_frames)
+        self.gSig = float(gSig)
+        self.spatial_filter = bool(spatial_filter)
+        self.L = _seg_len(self.n_frames, seg_len)
+        self.plan = list(plan) if plan is not None else noise_frame_plan(self.n_frames, seg_len)
+        self._filter = make_spatial_filter(self.shape, self.gSig, self.spatial_filter)
+        self._w = _hann(self.L)
+        self._w32 = self._w.astype(np.float32)
+        self._work = None
+        self._buf = np.empty((self.L,) + self.shape, dtype=np.float32)
+        self._head = 0  # ring position of the next frame
+        self._run = 0  # contiguous frames pushed since the last gap
+        self._next = -1  # frame index expected next
+        self._power = np.zeros(self.shape, dtype=np.float64)
+        self._medians: list[np.ndarray] = []
+
+    def add(self, frames: np.ndarray, start: int) -> None:
+        """Use raw frames ``start .. start + len(frames)`` (those in the plan)."""
+        frames = np.asarray(frames)
+        if frames.ndim == 2:
+            frames = frames[None]
+        stop = start + frames.shape[0]
+        for b0, b1 in self.plan:
+            lo, hi = max(b0, start), min(b1, stop)
+            if lo < hi:
+                self._push(self._filter(frames[lo - start : hi - start]), lo, b0)
+
+    def _push(self, filtered: np.ndarray, first: int, block_start: int) -> None:
+        hop = max(self.L // 2, 1)
+        for i, frame in enumerate(filtered):
+            t = first + i
+            if t != self._next or t == block_start:  # restart segments at a block
+                self._run, self._head = 0, 0
+            self._buf[self._head] = frame
+            self._head = (self._head + 1) % self.L
+            self._run += 1
+            self._next = t + 1
+            # segment boundaries are counted from the block start, so that the
+            # result does not depend on how the caller chunks the frames
+            if self._run >= self.L and (t + 1 - block_start - self.L) % hop == 0:
+                self._segment()
+
+    def _segment(self) -> None:
+        order = (self._head + np.arange(self.L)) % self.L
+        H, W = self.shape
+        rows = max(1, _BLOCK_ELEMS // (self.L * W))
+        med = np.empty(self.shape, dtype=np.float32)
+        band = _band(self.L)
+        scale = 1.0 / float(np.sum(self._w**2))
+        if self._work is None:
+            self._work = np.empty((rows, W, self.L), dtype=np.float32)
+        for r0 in range(0, H, rows):
+            r1 = min(r0 + rows, H)
+            work = self._work[: r1 - r0]
+            _prepare_rows(self._buf, order, r0, r1, self._w32, work, med)
+            spec = sfft.rfft(work, axis=-1, workers=FFT_WORKERS)
+            _add_band_power(spec, band.start, band.stop, scale, self._power[r0:r1])
+        self._medians.append(med)
+
+    def finish(self) -> NoiseResult:
+        """σ and baseline from the segments seen so far."""
+        n = len(self._medians)
+        if n == 0:
+            raise RuntimeError("NoisePass.finish: no complete segment was added; "
+                               "feed the frames of NoisePass.plan first")
+        sn = np.sqrt(self._power / n).astype(np.float32)
+        base = np.median(np.stack(self._medians), axis=0).astype(np.float32)
+        return NoiseResult(sn=sn, baseline=base, gSig=self.gSig,
+                           spatial_filter=self.spatial_filter, n_segments=n, plan=list(self.plan))

@@ -1,0 +1,288 @@
+"""Per-video CNMF-E parameters and their sidecar file ``<video>.caliali.json``.
+
+The sidecar keeps what the user chose by eye for one video (thresholds, gSig,
+frame rate, the lasso mask) so that reopening the video restores it. A
+damaged or unknown sidecar never stops the program: it is reported as a
+one-line warning, left untouched on disk, and defaults are used instead.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import numbers
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+import numpy as np
+
+from ..errors import ParamsError
+from .atomic import atomic_write_text
+
+SIDECAR_SUFFIX = ".caliali.json"
+SIDECAR_FORMAT = "caliali-tk-params"
+SIDECAR_VERSION = 1
+MASK_MODES = ("include", "exclude")
+
+
+def gsiz_of(gSig: float) -> int:
+    """Default neuron window size: the smallest odd integer >= 4 * gSig.
+
+    >>> gsiz_of(2.5), gsiz_of(3), gsiz_of(2.25)
+    (11, 13, 9)
+    """
+    size = math.ceil(4 * gSig)
+    return size if size % 2 else size + 1
+
+
+@dataclass
+class FileParams:
+    """Everything needed to extract one video, as the user chose it.
+
+    Attributes
+    ----------
+    min_pnr, min_corr : float
+        Seed thresholds on the peak-to-noise and local-correlation images.
+    gSig : float
+        Neuron radius in pixels (Gaussian sigma of the spatial filter).
+    fps : float
+        Frame rate, Hz.
+    gSiz : int or None
+        Neuron window size; None means ``gsiz_of(gSig)`` (see :attr:`gsiz`).
+    spatial_filter : bool
+        Filter frames before computing the summary images (CNMF-E default).
+    mask : list of dict
+        Lasso polygons ``{"mode": "include"|"exclude", "points": [[x, y], ...]}``
+        applied in order; (x, y) = (col, row).
+    merge_thr, max_iter, ar_order, s_min, min_pixels, min_trace_pnr,
+    ring_factor, bg_downsample, max_memory_gb
+        Extraction settings; ``s_min < 0`` means multiples of the trace noise.
+    """
+
+    min_pnr: float = 8.0
+    min_corr: float = 0.8
+    gSig: float = 2.5
+    fps: float = 10.0
+    gSiz: Optional[int] = None
+    spatial_filter: bool = True
+    mask: List[dict] = field(default_factory=list)
+    merge_thr: float = 0.65
+    max_iter: int = 5
+    ar_order: int = 1
+    s_min: float = -3.0
+    min_pixels: int = 5
+    min_trace_pnr: float = 5.0
+    ring_factor: float = 1.5
+    bg_downsample: int = 2
+    max_memory_gb: float = 2.0
+
+    @property
+    def gsiz(self) -> int:
+        """The effective neuron window size (gSiz, or its default from gSig)."""
+        return int(self.gSiz) if self.gSiz is not None else gsiz_of(self.gSig)
+
+    def validate(self) -> None:
+        """Raise ParamsError naming the first field whose value is wrong."""
+        for f in dataclasses.fields(self):
+            _CONVERT[f.name](f.name, getattr(self, f.name))
+        for name, (ok, rule) in _RANGES.items():
+            value = getattr(self, name)
+            if not ok(value):
+                raise ParamsError(f"{name} = {value!r} is out of range: {rule}")
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A plain, JSON-ready dict of every field (builtin types, mask as float lists).
+
+        Raises ParamsError if a field holds a value of the wrong type.
+        """
+        return {f.name: _CONVERT[f.name](f.name, getattr(self, f.name))
+                for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any],
+                  notes: Optional[List[str]] = None) -> "FileParams":
+        """Build validated parameters from a dict (e.g. a sidecar's ``params``).
+
+        Parameters
+        ----------
+        d : mapping
+            Field name -> value. Missing fields take their defaults.
+        notes : list of str, optional
+            If given, a one-line message about any unknown keys (which are
+            ignored) is appended to it.
+
+        Raises
+        ------
+        ParamsError
+            A value has the wrong type or is out of range.
+        """
+        if not isinstance(d, Mapping):
+            raise ParamsError(f"parameters must be a mapping, got {type(d).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(str(k) for k in d if k not in known)
+        if unknown and notes is not None:
+            notes.append("ignored unknown setting(s): " + ", ".join(unknown))
+        values = {k: _CONVERT[k](k, v) for k, v in d.items() if k in known}
+        params = cls(**values)
+        params.validate()
+        return params
+
+
+def _to_float(name: str, value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ParamsError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _to_int(name: str, value: Any) -> int:
+    whole = isinstance(value, numbers.Integral) or (
+        isinstance(value, numbers.Real) and float(value).is_integer())
+    if isinstance(value, (bool, np.bool_)) or not whole:
+        raise ParamsError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def _to_opt_int(name: str, value: Any) -> Optional[int]:
+    return None if value is None else _to_int(name, value)
+
+
+def _to_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParamsError(f"{name} must be true or false, got {value!r}")
+    return bool(value)
+
+
+def _convert_point(where: str, point: Any) -> List[float]:
+    try:
+        x, y = point
+    except (TypeError, ValueError):
+        raise ParamsError(f"{where} must be an [x, y] pair, got {point!r}") from None
+    xy = [_to_float(where, x), _to_float(where, y)]
+    if not all(math.isfinite(c) for c in xy):
+        raise ParamsError(f"{where} = {xy!r} is not finite")
+    return xy
+
+
+def _convert_mask(name: str, mask: Any) -> List[dict]:
+    """Check the lasso polygons and return them as plain dicts of float lists."""
+    if not isinstance(mask, (list, tuple)):
+        raise ParamsError(f"{name} must be a list of polygons, got {mask!r}")
+    out = []
+    for i, poly in enumerate(mask):
+        where = f"{name}[{i}]"
+        if not isinstance(poly, Mapping):
+            raise ParamsError(f"{where} must be an object with 'mode' and 'points'")
+        mode = poly.get("mode")
+        if mode not in MASK_MODES:
+            raise ParamsError(f"{where}: mode must be 'include' or 'exclude', got {mode!r}")
+        points = poly.get("points")
+        if not hasattr(points, "__len__") or isinstance(points, str) or len(points) < 3:
+            raise ParamsError(f"{where}: a polygon needs a list of at least 3 points")
+        pts = [_convert_point(f"{where}.points[{j}]", p) for j, p in enumerate(points)]
+        out.append({"mode": mode, "points": pts})
+    return out
+
+
+_CONVERT: Dict[str, Callable[[str, Any], Any]] = {
+    "min_pnr": _to_float, "min_corr": _to_float, "gSig": _to_float, "fps": _to_float,
+    "gSiz": _to_opt_int, "spatial_filter": _to_bool, "mask": _convert_mask,
+    "merge_thr": _to_float, "max_iter": _to_int, "ar_order": _to_int,
+    "s_min": _to_float, "min_pixels": _to_int, "min_trace_pnr": _to_float,
+    "ring_factor": _to_float, "bg_downsample": _to_int, "max_memory_gb": _to_float,
+}
+assert set(_CONVERT) == {f.name for f in dataclasses.fields(FileParams)}
+
+
+def _finite(v: float) -> bool:
+    return math.isfinite(v)
+
+
+_RANGES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
+    "min_pnr": (lambda v: _finite(v) and v >= 0, "must be >= 0"),
+    "min_corr": (lambda v: 0 <= v <= 1, "must be between 0 and 1"),
+    "gSig": (lambda v: 0.5 <= v <= 15, "must be between 0.5 and 15 pixels"),
+    "fps": (lambda v: _finite(v) and v > 0, "must be > 0"),
+    "gSiz": (lambda v: v is None or 1 <= v <= 255, "must be empty or 1 to 255 pixels"),
+    "merge_thr": (lambda v: 0 <= v <= 1, "must be between 0 and 1"),
+    "max_iter": (lambda v: v >= 1, "must be >= 1"),
+    "ar_order": (lambda v: v in (1, 2), "must be 1 or 2"),
+    "s_min": (_finite, "must be a finite number"),
+    "min_pixels": (lambda v: v >= 1, "must be >= 1"),
+    "min_trace_pnr": (lambda v: _finite(v) and v >= 0, "must be >= 0"),
+    "ring_factor": (lambda v: _finite(v) and v > 0, "must be > 0"),
+    "bg_downsample": (lambda v: v >= 1, "must be >= 1"),
+    "max_memory_gb": (lambda v: _finite(v) and v > 0, "must be > 0"),
+}
+
+
+def sidecar_path(video: "str | os.PathLike[str]") -> Path:
+    """The parameter file beside a video: ``movie.h5`` -> ``movie.h5.caliali.json``."""
+    video = Path(video)
+    return video.with_name(video.name + SIDECAR_SUFFIX)
+
+
+def save_params(video: "str | os.PathLike[str]", params: FileParams) -> Path:
+    """Validate `params` and write them atomically to the video's sidecar.
+
+    Returns
+    -------
+    pathlib.Path
+        The sidecar path.
+    """
+    params.validate()
+    doc = {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION,
+           "params": params.to_dict()}
+    text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
+    return atomic_write_text(sidecar_path(video), text)
+
+
+def load_params(video: "str | os.PathLike[str]") -> Tuple[FileParams, Optional[str]]:
+    """Read the video's sidecar.
+
+    Returns
+    -------
+    params : FileParams
+        The saved parameters, or defaults when there is no usable sidecar.
+    warning : str or None
+        One line naming the sidecar and its problem (unreadable, not JSON,
+        another format, a newer version, bad values, unknown keys), else
+        None. The sidecar itself is never changed or deleted.
+    """
+    path = sidecar_path(video)
+    if not path.exists():
+        return FileParams(), None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        raw = _unwrap(doc)
+        notes: List[str] = []
+        params = FileParams.from_dict(raw, notes)
+    except (ParamsError, OSError, ValueError) as exc:
+        return FileParams(), f"{path.name}: {_problem(exc)}; using default parameters"
+    return params, (f"{path.name}: {notes[0]}" if notes else None)
+
+
+def _unwrap(doc: Any) -> Mapping[str, Any]:
+    """The ``params`` object of a sidecar document, or ParamsError."""
+    if not isinstance(doc, dict) or doc.get("format") != SIDECAR_FORMAT:
+        raise ParamsError("not a caliali-tk parameter file")
+    version = doc.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ParamsError(f"unknown format version {version!r}")
+    if version > SIDECAR_VERSION:
+        raise ParamsError(f"written by a newer caliali-tk (format version {version})")
+    raw = doc.get("params")
+    if not isinstance(raw, dict):
+        raise ParamsError("'params' is missing or not an object")
+    return raw
+
+
+def _problem(exc: BaseException) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON (line {exc.lineno}, column {exc.colno})"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not a text file"
+    if isinstance(exc, OSError):
+        return f"cannot read ({exc.strerror or exc})"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,283 @@
+"""The extraction results file ``<video>_cnmfe.h5``: write and read.
+
+Layout (all plain HDF5, readable by h5py, MATLAB ``h5read`` and HDF5 viewers):
+
+============  =============================  ==================================
+dataset       as h5py sees it                meaning
+============  =============================  ==================================
+``A``         (K, W, H) float32, gzip        spatial footprints
+``C``         (K, T) float32                 denoised traces
+``C_raw``     (K, T) float32                 raw traces (before deconvolution)
+``S``         (K, T) float32                 deconvolved activity
+``b0``        (W, H) float32                 constant background
+``Cn``        (W, H) float32                 local-correlation image
+``PNR``       (W, H) float32                 peak-to-noise image
+``centers``   (K, 2) float32                 (row, col), 0-based, display
+``sn``        (K,) float32                   trace noise level
+============  =============================  ==================================
+
+Images are stored like the input movie (MATLAB layout, via
+:func:`~caliali_tk.io.video.from_display`), so in MATLAB ``h5read(f, '/A')``
+gives H x W x K with ``A(:, :, k)`` oriented as CaliAli shows the frames.
+Root attributes: ``format``, ``format_version``, ``version`` (tool),
+``created``, ``params`` (JSON), each scalar parameter, ``source_file``,
+``source_size``, ``source_mtime``, ``fps``, ``frames_per_session`` (if known)
+and any other metadata of :attr:`Result.attrs`.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict
+
+import h5py
+import numpy as np
+
+from .. import __version__
+from ..errors import UserError
+from .atomic import atomic_path
+from .video import from_display, to_display
+
+RESULTS_FORMAT = "caliali-tk-results"
+RESULTS_VERSION = 1
+RESULTS_SUFFIX = "_cnmfe.h5"
+IMAGE_NAMES = ("b0", "Cn", "PNR")
+TRACE_NAMES = ("C", "C_raw", "S")
+_FORMAT_ATTRS = ("format", "format_version", "params")
+_METADATA_NAMES = ("fps",)  # also a parameter, but kept in Result.attrs too
+
+
+class ResultsError(UserError):
+    """A results file cannot be read (missing, damaged, not a results file)."""
+
+
+@dataclass
+class Result:
+    """Everything an extraction produces, in display orientation.
+
+    Attributes
+    ----------
+    A : ndarray, float32 (K, H, W)
+        Spatial footprints.
+    C, C_raw, S : ndarray, float32 (K, T)
+        Denoised traces, raw traces, deconvolved activity.
+    b0, Cn, PNR : ndarray, float32 (H, W)
+        Constant background, local-correlation and peak-to-noise images.
+    centers : ndarray, float (K, 2)
+        Footprint centres as (row, col).
+    sn : ndarray, float (K,)
+        Noise level of each trace.
+    params : dict
+        The parameters used (``FileParams.to_dict()``).
+    attrs : dict
+        Metadata: tool version, source file name/size/mtime, fps,
+        frames_per_session (or None), elapsed seconds, ...
+    """
+
+    A: np.ndarray
+    C: np.ndarray
+    C_raw: np.ndarray
+    S: np.ndarray
+    b0: np.ndarray
+    Cn: np.ndarray
+    PNR: np.ndarray
+    centers: np.ndarray
+    sn: np.ndarray
+    params: Dict[str, Any] = field(default_factory=dict)
+    attrs: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def K(self) -> int:
+        """Number of neurons."""
+        return int(np.shape(self.A)[0])
+
+    @property
+    def T(self) -> int:
+        """Number of frames."""
+        return int(np.shape(self.C)[1])
+
+    @property
+    def H(self) -> int:
+        """Frame height (rows)."""
+        return int(np.shape(self.b0)[0])
+
+    @property
+    def W(self) -> int:
+        """Frame width (columns)."""
+        return int(np.shape(self.b0)[1])
+
+
+def results_path(video: "str | os.PathLike[str]") -> Path:
+    """Where a video's results go: ``movie.h5`` -> ``movie_cnmfe.h5`` (same folder)."""
+    video = Path(video)
+    return video.with_name(video.stem + RESULTS_SUFFIX)
+
+
+def source_info(video: "str | os.PathLike[str]") -> Dict[str, Any]:
+    """``source_file`` (name), ``source_size`` (bytes), ``source_mtime`` (s) of a video."""
+    st = os.stat(video)
+    return {"source_file": Path(video).name, "source_size": int(st.st_size),
+            "source_mtime": float(st.st_mtime)}
+
+
+def _float32(name: str, value: Any, shape: tuple) -> np.ndarray:
+    """`value` as float32 of `shape` (empty arrays are reshaped), else ValueError."""
+    arr = np.asarray(value, dtype=np.float32)
+    if arr.size == 0 and np.prod(shape) == 0:
+        arr = arr.reshape(shape)
+    if arr.shape != shape:
+        raise ValueError(f"Result.{name} has shape {arr.shape}, expected {shape}")
+    return arr
+
+
+def _checked_arrays(result: Result) -> Dict[str, np.ndarray]:
+    """Every array as float32 with consistent shapes, in display orientation."""
+    K, T, (H, W) = np.shape(result.A)[0], np.shape(result.C)[1], np.shape(result.b0)
+    arrays = {"A": _float32("A", result.A, (K, H, W)),
+              "centers": _float32("centers", result.centers, (K, 2)),
+              "sn": _float32("sn", result.sn, (K,))}
+    arrays.update({n: _float32(n, getattr(result, n), (K, T)) for n in TRACE_NAMES})
+    arrays.update({n: _float32(n, getattr(result, n), (H, W)) for n in IMAGE_NAMES})
+    return arrays
+
+
+def _attr_value(value: Any) -> Any:
+    """A value HDF5 (and MATLAB) can hold as an attribute, or None to skip it."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return np.uint8(value)  # MATLAB reads HDF5 enum booleans badly
+    if isinstance(value, (int, float, str, np.number)):
+        return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "uif" and arr.ndim == 1:
+            return arr
+    return json.dumps(value, default=str)
+
+
+def _root_attrs(result: Result) -> Dict[str, Any]:
+    attrs: Dict[str, Any] = {}
+    for name, value in result.params.items():
+        if not isinstance(value, (list, tuple, dict)):
+            attrs[name] = value
+    attrs.update({"version": __version__})
+    attrs.update(result.attrs)
+    if result.attrs.get("frames_per_session") is not None:
+        attrs["frames_per_session"] = np.asarray(result.attrs["frames_per_session"],
+                                                 dtype=np.int64)
+    attrs.update({"format": RESULTS_FORMAT, "format_version": RESULTS_VERSION,
+                  "params": json.dumps(result.params, default=_json_default),
+                  "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds")})
+    return {k: v for k, v in ((k, _attr_value(v)) for k, v in attrs.items()) if v is not None}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def write_results(path: "str | os.PathLike[str]", result: Result) -> Path:
+    """Write `result` to `path` atomically (see the module docstring for the layout).
+
+    Raises
+    ------
+    ValueError
+        The arrays' shapes disagree with each other (a programming error).
+    """
+    arrays = _checked_arrays(result)
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            for name, arr in arrays.items():
+                if name == "A":
+                    _write_footprints(f, arr)
+                elif name in IMAGE_NAMES:
+                    f.create_dataset(name, data=from_display(arr))
+                else:
+                    f.create_dataset(name, data=arr)
+            f.attrs.update(_root_attrs(result))
+    return Path(path)
+
+
+def _write_footprints(f: h5py.File, A: np.ndarray) -> None:
+    stored = np.ascontiguousarray(from_display(A))
+    if stored.size == 0:
+        f.create_dataset("A", data=stored)  # no chunks for an empty array
+    else:
+        f.create_dataset("A", data=stored, chunks=(1,) + stored.shape[1:],
+                         compression="gzip", compression_opts=4, shuffle=True)
+
+
+def load_results(path: "str | os.PathLike[str]") -> Result:
+    """Read a results file written by :func:`write_results`.
+
+    Raises
+    ------
+    ResultsError
+        One line naming the file: missing, not HDF5, not a results file,
+        written by a newer version, or damaged.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ResultsError(f"{path.name}: results file not found")
+    if not h5py.is_hdf5(str(path)):
+        raise ResultsError(f"{path.name}: not an HDF5 file, so not a caliali-tk results file")
+    try:
+        with h5py.File(path, "r") as f:
+            _check_format(f, path.name)
+            return _read(f)
+    except ResultsError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ResultsError(f"{path.name}: damaged results file ({reason})") from exc
+
+
+def _check_format(f: h5py.File, name: str) -> None:
+    fmt = f.attrs.get("format")
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode("utf-8", "replace")
+    missing = [n for n in ("A",) + TRACE_NAMES + IMAGE_NAMES + ("centers", "sn")
+               if not isinstance(f.get(n), h5py.Dataset)]
+    if fmt != RESULTS_FORMAT or missing:
+        raise ResultsError(f"{name}: not a caliali-tk results file")
+    version = int(f.attrs.get("format_version", 0))
+    if version > RESULTS_VERSION:
+        raise ResultsError(f"{name}: written by a newer caliali-tk "
+                           f"(results format {version}); please update")
+
+
+def _read(f: h5py.File) -> Result:
+    arrays = {n: np.asarray(f[n][()], dtype=np.float32) for n in ("A", "centers", "sn")
+              + TRACE_NAMES}
+    arrays["A"] = np.ascontiguousarray(to_display(arrays["A"]))
+    for n in IMAGE_NAMES:
+        arrays[n] = np.ascontiguousarray(to_display(np.asarray(f[n][()], dtype=np.float32)))
+    result = Result(**arrays, params=json.loads(_py(f.attrs.get("params", "{}"))))
+    result.attrs = _metadata(f.attrs, result.params)
+    _checked_arrays(result)  # raises ValueError on inconsistent shapes
+    return result
+
+
+def _metadata(attrs: h5py.AttributeManager, params: Dict[str, Any]) -> Dict[str, Any]:
+    skip = set(_FORMAT_ATTRS) | (set(params) - set(_METADATA_NAMES))
+    meta = {k: _py(v) for k, v in attrs.items() if k not in skip}
+    meta.setdefault("frames_per_session", None)
+    return meta
+
+
+def _py(value: Any) -> Any:
+    """HDF5 attribute value as a plain Python value (str, int, float, list)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

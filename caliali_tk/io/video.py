@@ -1,0 +1,322 @@
+"""Read-only, lazy access to a calcium-imaging movie in an HDF5 / MATLAB v7.3 file.
+
+The movie is looked up as ``/Object`` (CaliAli's .h5), then ``/Y``
+(CaliAli's .mat), else the only 3-D numeric dataset in the file. Frames are
+read on demand, converted to float32 and put in display orientation (see
+:func:`to_display`). Every problem a user can cause raises
+:class:`~caliali_tk.errors.VideoError` with a one-line message that starts
+with the file name.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator, List, Optional, Tuple
+
+import h5py
+import numpy as np
+
+from ..errors import VideoError
+
+SUPPORTED_DTYPES = tuple(np.dtype(t) for t in
+                         ("uint8", "uint16", "int16", "float32", "float64"))
+PREFERRED_DATASETS = ("Object", "Y")
+IGNORED_GROUPS = ("ground_truth",)
+SESSIONS_PATH = "CaliAli_options/inter_session_alignment/F"
+_MAT5_MAGIC = b"MATLAB 5.0 MAT-file"
+_CHUNK_CACHE_BYTES = 64 * 2**20
+_MAX_LISTED = 6
+_NUMERIC = ("u", "i", "f")
+
+
+def to_display(raw: np.ndarray) -> np.ndarray:
+    """Turn frames as HDF5 stores them into display orientation.
+
+    MATLAB writes a movie d1 x d2 x T; a C-order reader (h5py) sees it as
+    (T, d2, d1). Display orientation is (T, d1, d2) -- rows and columns as
+    ``imagesc(Y(:, :, t))`` shows them in MATLAB. This function and
+    :func:`from_display` are the only place this rule lives.
+
+    Parameters
+    ----------
+    raw : ndarray, shape (n, d2, d1) or (d2, d1)
+        A block of frames (or one image) as read from the file.
+
+    Returns
+    -------
+    ndarray, shape (n, d1, d2) or (d1, d2)
+        A view (no copy) with the last two axes swapped.
+    """
+    return np.swapaxes(raw, -1, -2)
+
+
+def from_display(frames: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`to_display`: display orientation to MATLAB/HDF5 layout.
+
+    Parameters
+    ----------
+    frames : ndarray, shape (n, H, W) or (H, W)
+
+    Returns
+    -------
+    ndarray, shape (n, W, H) or (W, H)
+        A view; write it with h5py and MATLAB's ``h5read`` gives H x W x n.
+    """
+    return np.swapaxes(frames, -1, -2)
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of an exception's message, short enough for a status bar."""
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else type(exc).__name__
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
+def _dtype(ds: h5py.Dataset) -> Optional[np.dtype]:
+    """The dataset's numpy dtype, None for exotic HDF5 types h5py cannot map."""
+    try:
+        return ds.dtype
+    except Exception:
+        return None
+
+
+def _kind(ds: h5py.Dataset) -> str:
+    return getattr(_dtype(ds), "kind", "")
+
+
+def _describe(name: str, ds: h5py.Dataset) -> str:
+    shape = "x".join(str(n) for n in ds.shape) or "scalar"
+    return f"/{name} ({shape} {_dtype(ds) or 'unknown type'})"
+
+
+def _ignored(name: str) -> bool:
+    top = name.split("/", 1)[0]
+    return top in IGNORED_GROUPS or top.startswith("#")  # MATLAB's #refs#
+
+
+def _list_datasets(f: h5py.File) -> List[Tuple[str, h5py.Dataset]]:
+    found = []
+    f.visititems(lambda name, obj: found.append((name, obj))
+                 if isinstance(obj, h5py.Dataset) and not _ignored(name) else None)
+    return found
+
+
+def _check_file(path: Path) -> None:
+    """Raise VideoError for problems visible before HDF5 gets involved."""
+    name = path.name
+    if not path.exists():
+        raise VideoError(f"{name}: file not found ({path})")
+    if path.is_dir():
+        raise VideoError(f"{name}: is a folder, not a video file")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(128)
+    except OSError as exc:
+        raise VideoError(f"{name}: cannot read the file ({exc.strerror or _reason(exc)})") from exc
+    if not head:
+        raise VideoError(f"{name}: empty file (0 bytes)")
+    if head.startswith(_MAT5_MAGIC):
+        raise VideoError(f"{name}: old-style MATLAB .mat (v5/v7) cannot be read; "
+                         "in MATLAB, save it with -v7.3")
+    if not h5py.is_hdf5(str(path)):
+        raise VideoError(f"{name}: not an HDF5 file (MATLAB v7.3 .mat or .h5 expected)")
+
+
+def _open_h5(path: Path) -> h5py.File:
+    """Open read-only; retry without file locking (network drives refuse it)."""
+    try:
+        return h5py.File(path, "r", rdcc_nbytes=_CHUNK_CACHE_BYTES)
+    except OSError as exc:
+        error: BaseException = exc
+        if "lock" in str(exc).lower():
+            try:
+                return h5py.File(path, "r", locking=False, rdcc_nbytes=_CHUNK_CACHE_BYTES)
+            except (OSError, ValueError, TypeError) as exc2:
+                error = exc2
+    raise VideoError(f"{path.name}: cannot open as HDF5, the file may be truncated "
+                     f"or damaged ({_reason(error)})") from error
+
+
+def _find_movie(f: h5py.File, fname: str) -> Tuple[str, h5py.Dataset]:
+    """Pick the movie dataset: /Object, /Y, else the lone 3-D numeric one."""
+    for name in PREFERRED_DATASETS:
+        obj = f.get(name)
+        if isinstance(obj, h5py.Dataset):
+            return name, obj
+    datasets = _list_datasets(f)
+    cubes = [(n, d) for n, d in datasets if d.ndim == 3 and _kind(d) in _NUMERIC]
+    if len(cubes) == 1:
+        return cubes[0]
+    if len(cubes) > 1:
+        raise VideoError(f"{fname}: several 3-D datasets ({_listing(cubes)}); "
+                         "cannot tell which is the movie, name it /Object")
+    if len(datasets) == 1:
+        return datasets[0]  # the shape/dtype checks give the precise reason
+    if not datasets:
+        raise VideoError(f"{fname}: the file holds no datasets, no movie found")
+    raise VideoError(f"{fname}: no 3-D movie dataset found (saw {_listing(datasets)})")
+
+
+def _listing(items: List[Tuple[str, h5py.Dataset]]) -> str:
+    shown = ", ".join(_describe(n, d) for n, d in items[:_MAX_LISTED])
+    more = len(items) - _MAX_LISTED
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _check_movie(name: str, ds: h5py.Dataset, fname: str) -> None:
+    """Raise VideoError unless `ds` is a usable 3-D movie of a supported type."""
+    what = f"{fname}: dataset {_describe(name, ds)}"
+    if _kind(ds) not in _NUMERIC:
+        raise VideoError(f"{what} is not numeric, it cannot be a movie")
+    if ds.ndim == 2:
+        raise VideoError(f"{what} is 2-D (a single image); a movie must be 3-D")
+    if ds.ndim == 4:
+        raise VideoError(f"{what} is 4-D; multi-channel movies are not supported, "
+                         "save one channel as a 3-D array")
+    if ds.ndim != 3:
+        raise VideoError(f"{what} is {ds.ndim}-D; a movie must be 3-D")
+    if ds.dtype not in SUPPORTED_DTYPES:
+        names = ", ".join(str(d) for d in SUPPORTED_DTYPES)
+        raise VideoError(f"{what} has unsupported type {ds.dtype} (supported: {names})")
+    n_frames, d2, d1 = ds.shape
+    if n_frames == 0:
+        raise VideoError(f"{what} has zero frames")
+    if n_frames == 1:
+        raise VideoError(f"{what} has only 1 frame; need at least 2 frames")
+    if d1 == 0 or d2 == 0:
+        raise VideoError(f"{what} has empty frames")
+
+
+def _read_sessions(f: h5py.File, n_frames: int) -> Optional[List[int]]:
+    """CaliAli's frames-per-session list, or None when absent or not trustworthy."""
+    try:
+        obj = f.get(SESSIONS_PATH)
+        if not isinstance(obj, h5py.Dataset) or _kind(obj) not in _NUMERIC:
+            return None
+        values = np.asarray(obj[()], dtype=np.float64).ravel()
+    except Exception:  # optional metadata: anything odd means "not known"
+        return None
+    if (values.size == 0 or not np.all(np.isfinite(values))
+            or np.any(values <= 0) or np.any(values != np.round(values))):
+        return None
+    counts = [int(v) for v in values]
+    return counts if sum(counts) == n_frames else None
+
+
+class VideoFile:
+    """A movie in an HDF5 or MATLAB v7.3 file, opened read-only and read lazily.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``.h5`` / ``.hdf5`` / ``.mat`` (v7.3) file.
+
+    Raises
+    ------
+    VideoError
+        One line, starting with the file name, for every unusable input.
+    """
+
+    def __init__(self, path: "str | os.PathLike[str]"):
+        self.path = Path(path)
+        _check_file(self.path)
+        self._file: Optional[h5py.File] = _open_h5(self.path)
+        try:
+            name, self._ds = _find_movie(self._file, self.path.name)
+            _check_movie(name, self._ds, self.path.name)
+            self.dataset_name = "/" + name
+            self.dtype = np.dtype(self._ds.dtype)
+            t, d2, d1 = self._ds.shape
+            self.shape: Tuple[int, int, int] = (int(t), int(d1), int(d2))
+            self.frames_per_session = _read_sessions(self._file, self.n_frames)
+        except (OSError, KeyError, RuntimeError) as exc:
+            self.close()
+            raise VideoError(f"{self.path.name}: cannot read the file structure, "
+                             f"it may be damaged ({_reason(exc)})") from exc
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames T."""
+        return self.shape[0]
+
+    @property
+    def height(self) -> int:
+        """Frame height H (rows, MATLAB's d1)."""
+        return self.shape[1]
+
+    @property
+    def width(self) -> int:
+        """Frame width W (columns, MATLAB's d2)."""
+        return self.shape[2]
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Read frames ``start <= t < stop`` (only those) as float32 (n, H, W).
+
+        The block is C-contiguous, in display orientation. Raises VideoError
+        when the data cannot be read (truncated or damaged file) or a frame
+        holds NaN/Inf (the message gives the first bad frame index).
+        """
+        start, stop = self._check_range(start, stop)
+        try:
+            raw = self._ds[start:stop]
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            raise VideoError(f"{self.path.name}: cannot read frames {start}-{stop - 1}, "
+                             f"the file may be truncated or damaged ({_reason(exc)})") from exc
+        with np.errstate(over="ignore"):  # overflow becomes Inf, reported below
+            frames = np.ascontiguousarray(to_display(raw), dtype=np.float32)
+        if self.dtype.kind == "f" and not np.isfinite(frames).all():
+            bad = ~np.isfinite(frames.reshape(len(frames), -1)).all(axis=1)
+            first = start + int(np.argmax(bad))
+            raise VideoError(f"{self.path.name}: frame {first} (0-based) contains NaN or "
+                             "Inf values (or values too large for float32)")
+        return frames
+
+    def iter_chunks(self, chunk_frames: int, start: int = 0,
+                    stop: Optional[int] = None) -> Iterator[Tuple[int, np.ndarray]]:
+        """Yield ``(first_frame, frames)`` blocks of at most `chunk_frames` (>= 1).
+
+        Covers frames ``start <= t < stop``, the whole movie by default; see
+        :meth:`chunk_frames_for` for a memory-bounded block size.
+        """
+        if int(chunk_frames) < 1:
+            raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
+        stop = self.n_frames if stop is None else stop
+        start, stop = self._check_range(start, stop)
+        for first in range(start, stop, int(chunk_frames)):
+            yield first, self.read(first, min(first + int(chunk_frames), stop))
+
+    def chunk_frames_for(self, max_bytes: float) -> int:
+        """How many float32 frames fit in `max_bytes` (at least 1, at most T)."""
+        frame_bytes = self.height * self.width * 4
+        return int(max(1, min(self.n_frames, max_bytes // frame_bytes)))
+
+    def close(self) -> None:
+        """Close the file; safe to call twice."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> "VideoFile":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"VideoFile({str(self.path)!r}, {self.dataset_name}, shape={self.shape})"
+
+    def _check_range(self, start: int, stop: int) -> Tuple[int, int]:
+        if self._file is None:
+            raise ValueError(f"{self.path.name}: VideoFile is closed")
+        start, stop = int(start), int(stop)
+        if not 0 <= start <= stop <= self.n_frames:
+            raise ValueError(f"frame range {start}:{stop} outside 0:{self.n_frames}")
+        return start, stop
+
+
+def open_video(path: "str | os.PathLike[str]") -> VideoFile:
+    """Open a movie file; same as ``VideoFile(path)``."""
+    return VideoFile(path)

@@ -1,0 +1,98 @@
+"""The ring background of one movie: fitting it, and removing it chunk by chunk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from scipy import sparse
+
+from caliali_tk.core.cnmfe import ring
+
+
+@dataclass
+class Background:
+    """``B(t) = b0 + up(W (D Y(t) - D A C(t) - b0_ds))``.
+
+    ``D`` averages 2x2 (``ds`` x ``ds``) blocks, ``up`` copies a block value
+    back to its pixels, ``b0`` is the full-resolution constant background.
+    """
+
+    b0: np.ndarray  # (d,)
+    b0_ds: np.ndarray  # (d_ds,)
+    W: sparse.csr_matrix  # (d_ds, d_ds)
+    D: sparse.csr_matrix  # (d_ds, d)
+    up: np.ndarray  # (d,) index of each pixel's block
+
+    def remove(self, Y: np.ndarray, A_ds: sparse.csc_matrix, C: np.ndarray) -> np.ndarray:
+        """``Y - B`` for a chunk ``Y (n, d)`` with traces ``C (K, n)``."""
+        out = np.empty(Y.shape, np.float32)
+        inv = (1.0 / np.bincount(self.up)).astype(np.float32)
+        _remove(np.ascontiguousarray(Y, np.float32), self.up, inv, self.b0, self.b0_ds,
+                A_ds.indptr.astype(np.int64), A_ds.indices.astype(np.int64),
+                A_ds.data.astype(np.float32), np.ascontiguousarray(C, np.float32),
+                self.W.indptr.astype(np.int64), self.W.indices.astype(np.int64),
+                self.W.data.astype(np.float32), out)
+        return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _remove(Y, up, inv_count, b0, b0_ds, Ap, Ai, Ax, C, Wp, Wi, Wx, out):
+    """Frame by frame: block means, minus neurons and b0_ds, through W, up."""
+    n, d = Y.shape
+    d_ds = b0_ds.shape[0]
+    K = Ap.shape[0] - 1
+    fl = np.empty(d_ds, np.float32)
+    bds = np.empty(d_ds, np.float32)
+    for t in range(n):
+        fl[:] = 0.0
+        for p in range(d):
+            fl[up[p]] += Y[t, p]
+        for i in range(d_ds):
+            fl[i] = fl[i] * inv_count[i] - b0_ds[i]
+        for k in range(K):
+            c = C[k, t]
+            for j in range(Ap[k], Ap[k + 1]):
+                fl[Ai[j]] -= Ax[j] * c
+        for i in range(d_ds):
+            s = 0.0
+            for j in range(Wp[i], Wp[i + 1]):
+                s += Wx[j] * fl[Wi[j]]
+            bds[i] = s
+        for p in range(d):
+            out[t, p] = Y[t, p] - b0[p] - bds[up[p]]
+
+
+def block_mean_operator(shape: tuple[int, int], ds: int) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """The ``ds`` x ``ds`` block-mean matrix ``D`` (d_ds x d) and the up index."""
+    H, W = shape
+    up = ring.upsample_index(shape, ds)
+    counts = np.bincount(up)
+    D = sparse.csr_matrix((1.0 / counts[up], (up, np.arange(H * W))),
+                          shape=(len(counts), H * W), dtype=np.float32)
+    return D, up
+
+
+def fit_background(Yds_bin: np.ndarray, A_ds: sparse.csc_matrix, C_bin: np.ndarray,
+                   b0: np.ndarray, D: sparse.csr_matrix, up: np.ndarray,
+                   shape_ds: tuple[int, int], radius_ds: float) -> Background:
+    """Fit ``b0_ds`` and the ring weights on the binned, down-sampled movie.
+
+    Parameters
+    ----------
+    Yds_bin : ndarray (d_ds, Tb)
+        Movie binned in time and down-sampled in space, pixel-major.
+    A_ds : csc (d_ds, K)
+        Footprints down-sampled the same way (``D A``).
+    C_bin : ndarray (K, Tb)
+        Traces binned the same way.
+    b0 : ndarray (d,)
+        Full-resolution constant background.
+    """
+    R = Yds_bin - (A_ds @ C_bin if A_ds.shape[1] else 0.0)
+    R = np.asarray(R, np.float32)
+    b0_ds = R.mean(axis=1).astype(np.float32)
+    R -= b0_ds[:, None]
+    W = ring.fit_ring_weights(R, shape_ds, radius_ds)
+    return Background(b0=b0.astype(np.float32), b0_ds=b0_ds, W=W, D=D, up=up)

@@ -1,0 +1,256 @@
+"""CNMF-E extraction of one video file, out of core.
+
+The movie is never held whole. The passes over the file are:
+
+1. the summary images (cached; two streaming passes);
+2. one pass that keeps a copy binned in time (to a size set by
+   ``max_memory_gb``) for the initialisation and the background fit, and
+   measures each pixel's noise;
+3. per round, a temporal pass (``A^T (Y - B)``) and a spatial pass
+   (``(Y - B) C^T`` on each footprint's search area), each followed by its
+   HALS update; then merging, clean-up and a background refit;
+4. a last temporal pass so that the traces match the final footprints.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from caliali_tk import __version__
+from caliali_tk.core.cnmfe import footprints as fp
+from caliali_tk.core.cnmfe import update
+from caliali_tk.core.cnmfe.initialize import greedy_init
+from caliali_tk.core.cnmfe.kernels import accumulate_AtY, accumulate_YCt
+from caliali_tk.core.cnmfe.ring import ds_shape
+from caliali_tk.core.filters import make_spatial_filter, centered_gaussian_kernel
+from caliali_tk.io.params import FileParams, load_params
+from caliali_tk.io.results import Result, results_path, source_info, write_results
+from caliali_tk.io.video import VideoFile
+from caliali_tk.pipeline.background import block_mean_operator, fit_background
+from caliali_tk.pipeline.common import Stage, check
+from caliali_tk.pipeline.summary import compute_summary, seeds_for
+
+CONVERGED = 0.995  # stop when every trace's cosine with the last round's exceeds this
+
+
+def extract(video_path, params: FileParams | None = None, progress=None, cancel=None,
+            out_path=None, use_cache: bool = True) -> Result:
+    """Extract every neuron of a video: footprints A, traces C, spikes S.
+
+    Parameters
+    ----------
+    video_path : path
+        ``.h5`` / ``.mat`` video.
+    params : FileParams, optional
+        Thresholds and settings; the video's sidecar (or defaults) if None.
+    progress : callable(fraction, message), optional
+        Called at every stage and chunk.
+    cancel : threading.Event, optional
+        Checked between chunks; when set, `Cancelled` is raised and no
+        output file is left behind.
+    out_path : path, optional
+        Results file; default ``<stem>_cnmfe.h5`` beside the video. Pass
+        ``False`` to skip writing.
+    use_cache : bool
+        Use the summary-image cache.
+
+    Returns
+    -------
+    Result
+    """
+    t0 = time.time()
+    if params is None:
+        params = load_params(video_path)[0]
+    params.validate()
+    stage = Stage(progress, 0.0, 1.0)
+    stage(0.0, "summary images")
+    summary = compute_summary(video_path, params.gSig, params.spatial_filter,
+                              progress=stage.sub(0.0, 0.15), cancel=cancel,
+                              use_cache=use_cache)
+    seeds = seeds_for(summary, params.min_corr, params.min_pnr, params.mask)
+    with VideoFile(video_path) as vf:
+        run = _Run(vf, params, cancel)
+        A, traces, b0 = run.fit(summary, np.stack([seeds.rows, seeds.cols], 1),
+                                stage.sub(0.15, 0.98))
+        fps_session = vf.frames_per_session
+    result = _result(A, traces, b0, summary, params, video_path, fps_session,
+                     time.time() - t0, seeds.count)
+    check(cancel)
+    if out_path is not False:
+        stage(0.99, "writing results")
+        write_results(out_path or results_path(video_path), result)
+    stage(1.0, f"done: {result.K} neurons")
+    return result
+
+
+class _Run:
+    """State of one extraction: the file, settings, footprints, background."""
+
+    def __init__(self, vf: VideoFile, params: FileParams, cancel):
+        self.vf, self.params, self.cancel = vf, params, cancel
+        self.shape = (vf.height, vf.width)
+        self.T = vf.n_frames
+        budget = params.max_memory_gb * 2 ** 30
+        self.chunk = int(max(1, min(500, vf.chunk_frames_for(budget / 16))))
+        d = self.shape[0] * self.shape[1]
+        # the binned copy, its filtered twin and their peeled copy: ~3 x 4 B/px
+        tb_frames = max(50, int(budget / 4 / (12 * d)))
+        self.tb = max(1, -(-self.T // tb_frames))
+        self.ds = int(params.bg_downsample)
+        self.D, self.up = block_mean_operator(self.shape, self.ds)
+        self.shape_ds = ds_shape(self.shape, self.ds)
+
+    # ------------------------------------------------------------ stages --
+
+    def fit(self, summary, seeds, stage: Stage):
+        """Initialise, then alternate updates; returns A, Traces and b0."""
+        p = self.params
+        Ybin, noise = self._binned(stage.sub(0.0, 0.1))
+        b0_full = Ybin.mean(axis=0).ravel()
+        Yds_bin = np.asarray(self.D @ Ybin.reshape(len(Ybin), -1).T, np.float32)
+        stage(0.1, f"initialising from {len(seeds)} seeds")
+        A, C_bin = self._initialise(Ybin, seeds)
+        del Ybin
+        check(self.cancel)
+        C = self._unbin(C_bin)
+        bg = self._background(Yds_bin, A, C_bin, b0_full)
+        n_rounds = max(1, int(p.max_iter))
+        traces = None
+        for it in range(n_rounds):
+            s = stage.sub(0.15 + 0.8 * it / n_rounds, 0.15 + 0.8 * (it + 1) / n_rounds)
+            C_prev = C
+            A, traces = self._temporal(A, C, bg, s.sub(0, 0.45), f"round {it + 1}")
+            A, traces = self._drop_bad(A, traces)
+            if A.shape[1] == 0:
+                break
+            A = self._spatial(A, traces.C, bg, noise, s.sub(0.45, 0.9), f"round {it + 1}")
+            A, C, _, _ = update.merge_components(A, traces.C, p.merge_thr, traces.C_raw)
+            A, C = update.normalize(A, C)
+            keep = np.diff(A.indptr) >= p.min_pixels
+            A, C = A[:, keep], C[keep]
+            bg = self._background(Yds_bin, A, self._bin(C), b0_full)
+            if _converged(C_prev, C, traces):
+                break
+        A, traces = self._temporal(A, C, bg, stage.sub(0.95, 1.0), "final traces")
+        A, traces = self._drop_bad(A, traces)
+        return A, traces, bg.b0.reshape(self.shape)
+
+    def _binned(self, stage: Stage):
+        """Movie averaged over bins of ``tb`` frames; each pixel's noise sd."""
+        T, tb = self.T, self.tb
+        n_bins = -(-T // tb)
+        Ybin = np.zeros((n_bins,) + self.shape, np.float32)
+        counts = np.zeros(n_bins)
+        diff2 = np.zeros(self.shape)
+        last = None
+        for start, frames in self.vf.iter_chunks(self.chunk):
+            check(self.cancel)
+            idx = (start + np.arange(len(frames))) // tb
+            np.add.at(Ybin, idx, frames)
+            np.add.at(counts, idx, 1)
+            seq = frames if last is None else np.concatenate([last[None], frames])
+            diff2 += (np.diff(seq, axis=0).astype(np.float64) ** 2).sum(axis=0)
+            last = frames[-1]
+            stage((start + len(frames)) / T, "reading the movie")
+        Ybin /= counts[:, None, None]
+        noise = np.sqrt(diff2 / max(1, T - 1) / 2).ravel().astype(np.float32)
+        return Ybin, noise
+
+    def _initialise(self, Ybin, seeds):
+        """Greedy initialisation on the binned movie (filtered twin made here)."""
+        p = self.params
+        filt = make_spatial_filter(self.shape, p.gSig, True)
+        Yf = filt(Ybin)
+        Yf -= np.median(Yf, axis=0)[None]
+        kernel = centered_gaussian_kernel(p.gSig, p.gsiz)
+        init = greedy_init(Ybin, Yf, seeds, p.gsiz, kernel, p.min_pixels, self.cancel)
+        return update.normalize(init.A, init.C)
+
+    def _background(self, Yds_bin, A, C_bin, b0_full):
+        """Ring background fitted on the binned movie minus the neurons."""
+        check(self.cancel)
+        A_ds = sparse.csc_matrix(self.D @ A)
+        b0 = b0_full - (A @ C_bin.mean(axis=1) if A.shape[1] else 0.0)
+        radius = self.params.ring_factor * self.params.gsiz / self.ds
+        return fit_background(Yds_bin, A_ds, C_bin, b0, self.D, self.up,
+                              self.shape_ds, radius)
+
+    def _temporal(self, A, C, bg, stage: Stage, label):
+        """One pass for ``A^T (Y - B)``, then HALS on the traces."""
+        p = self.params
+        A_ds = sparse.csc_matrix(self.D @ A)
+        AtY = np.zeros((A.shape[1], self.T), np.float32)
+        ind = (A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data)
+        for start, frames in self.vf.iter_chunks(self.chunk):
+            check(self.cancel)
+            n = len(frames)
+            Yb = bg.remove(frames.reshape(n, -1), A_ds, C[:, start:start + n])
+            accumulate_AtY(*ind, Yb, AtY, start)
+            stage((start + n) / self.T, f"{label}: traces")
+        AtA = (A.T @ A).toarray()
+        traces = update.temporal_update(AtY, AtA, C, p.ar_order, p.s_min)
+        return A, traces
+
+    def _spatial(self, A, C, bg, noise, stage: Stage, label):
+        """One pass for ``(Y - B) C^T`` on the search areas, then HALS."""
+        p = self.params
+        pattern = fp.search_areas(A, self.shape, dilate=max(2.0, p.gSig),
+                                  limit=p.gsiz)
+        A_ds = sparse.csc_matrix(self.D @ A)
+        P = np.zeros(pattern.nnz, np.float64)
+        ind = (pattern.indptr.astype(np.int64), pattern.indices.astype(np.int64))
+        C64 = np.asarray(C, np.float64)
+        for start, frames in self.vf.iter_chunks(self.chunk):
+            check(self.cancel)
+            n = len(frames)
+            Yb = bg.remove(frames.reshape(n, -1), A_ds, C[:, start:start + n])
+            accumulate_YCt(*ind, Yb, C64, start, P)
+            stage((start + n) / self.T, f"{label}: footprints")
+        CCt = C64 @ C64.T
+        return update.spatial_update(A, pattern, P, CCt, self.shape, noise)
+
+    def _drop_bad(self, A, traces):
+        p = self.params
+        bad = update.bad_components(A, traces, p.min_pixels, p.min_trace_pnr)
+        keep = ~bad
+        return A[:, keep], update.Traces(traces.C[keep], traces.C_raw[keep],
+                                         traces.S[keep], traces.sn[keep],
+                                         traces.g[keep])
+
+    # ----------------------------------------------------------- helpers --
+
+    def _bin(self, C):
+        """Traces averaged over the same bins as the binned movie."""
+        T, tb = self.T, self.tb
+        n_bins = -(-T // tb)
+        pad = n_bins * tb - T
+        Cp = np.concatenate([C, np.repeat(C[:, -1:], pad, axis=1)], axis=1) if pad else C
+        return Cp.reshape(C.shape[0], n_bins, tb).mean(axis=2)
+
+    def _unbin(self, C_bin):
+        return np.repeat(C_bin, self.tb, axis=1)[:, :self.T].astype(np.float32)
+
+
+def _converged(C_prev, C, traces) -> bool:
+    """Traces barely changed since the last round (same components)."""
+    if C_prev.shape != C.shape:
+        return False
+    num = (C_prev * C).sum(axis=1)
+    den = np.linalg.norm(C_prev, axis=1) * np.linalg.norm(C, axis=1) + 1e-12
+    return bool(np.all(num / den > CONVERGED))
+
+
+def _result(A, traces, b0, summary, params, video_path, frames_per_session,
+            elapsed, n_seeds) -> Result:
+    shape = summary.Cn.shape
+    attrs = dict(source_info(video_path), version=__version__, fps=params.fps,
+                 elapsed_s=round(elapsed, 3), n_seeds=int(n_seeds),
+                 frames_per_session=frames_per_session)
+    return Result(A=fp.to_dense(A, shape), C=traces.C, C_raw=traces.C_raw,
+                  S=traces.S, b0=b0.astype(np.float32), Cn=summary.Cn,
+                  PNR=summary.PNR, centers=fp.centers_of(A, shape),
+                  sn=traces.sn, params=params.to_dict(), attrs=attrs)

@@ -1,0 +1,94 @@
+"""Summary images (Cn, PNR) of a video file, streamed and cached."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from caliali_tk.core.mask import mask_from_polygons
+from caliali_tk.core.noise import NoisePass
+from caliali_tk.core.seeds import SeedFinder, Seeds
+from caliali_tk.core.summary import SummaryImages, SummaryPass
+from caliali_tk.io import cache
+from caliali_tk.io.video import VideoFile
+from caliali_tk.pipeline.common import Stage, check
+
+ALGO_VERSION = 1  # bump when the summary images change for the same input
+CHUNK_BYTES = 128 * 2 ** 20
+_FIELDS = ("Cn", "PNR", "sn", "baseline")
+
+
+def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
+                    progress=None, cancel=None, use_cache: bool = True) -> SummaryImages:
+    """Cn and PNR of a video: from the cache, or two streaming passes.
+
+    Parameters
+    ----------
+    video_path : path
+        ``.h5`` / ``.mat`` video.
+    gSig : float
+        Neuron width, sets the spatial high-pass filter.
+    spatial_filter : bool
+        Apply the high-pass filter (CNMF-E default).
+    progress : callable(fraction, message), optional
+    cancel : threading.Event, optional
+    use_cache : bool
+        Read and write the cache beside the video.
+
+    Returns
+    -------
+    SummaryImages
+
+    Raises
+    ------
+    VideoError
+        The file cannot be read.
+    Cancelled
+        ``cancel`` was set.
+    """
+    key = cache.cache_key(video_path, gSig, spatial_filter, ALGO_VERSION)
+    if use_cache:
+        hit = cache.load_summary(video_path, key)
+        if hit is not None and all(k in hit for k in _FIELDS):
+            return SummaryImages(**{k: hit[k] for k in _FIELDS}, gSig=float(gSig),
+                                 spatial_filter=bool(spatial_filter),
+                                 n_frames=int(hit.get("n_frames", 0)))
+    stage = Stage(progress, 0.0, 1.0)
+    with VideoFile(video_path) as vf:
+        summary = _stream(vf, gSig, spatial_filter, stage, cancel)
+    if use_cache:
+        arrays = {k: getattr(summary, k) for k in _FIELDS}
+        arrays["n_frames"] = np.array(summary.n_frames)
+        cache.save_summary(video_path, key, arrays)
+    return summary
+
+
+def _stream(vf: VideoFile, gSig, spatial_filter, stage: Stage, cancel) -> SummaryImages:
+    """The noise pass over the planned blocks, then the Cn/PNR pass over all."""
+    T = vf.n_frames
+    chunk = max(1, min(500, vf.chunk_frames_for(CHUNK_BYTES)))
+    npass = NoisePass((vf.height, vf.width), T, gSig, spatial_filter)
+    planned = sum(b - a for a, b in npass.plan)
+    total = planned + T
+    done = 0
+    for a, b in npass.plan:
+        for start, frames in vf.iter_chunks(chunk, a, b):
+            check(cancel)
+            npass.add(frames, start)
+            done += len(frames)
+            stage(done / total, "noise level")
+    spass = SummaryPass(npass.finish())
+    for start, frames in vf.iter_chunks(chunk):
+        check(cancel)
+        spass.add(frames)
+        done += len(frames)
+        stage(done / total, "correlation and PNR images")
+    return spass.finish()
+
+
+def seeds_for(summary: SummaryImages, min_corr: float, min_pnr: float,
+              mask_polygons=None) -> Seeds:
+    """Seeds of a video's summary images at the given thresholds and mask."""
+    mask = None
+    if mask_polygons:
+        mask = mask_from_polygons(summary.Cn.shape, mask_polygons)
+    return SeedFinder(summary.Cn, summary.PNR, summary.gSig).find(min_corr, min_pnr, mask)
