@@ -229,7 +229,7 @@ def _build_scene(height, width, n_frames, n_neurons, gSig, fps, snr, seed,
                                       snr=snr, seed=seed,
                                       background_ratio=background_ratio,
                                       firing_rate=firing_rate, n_blobs=n_blobs))
-    A_sparse = sparse.csr_matrix(truth.A.reshape(n_neurons, -1).T)
+    A_sparse = sparse.csr_matrix(truth.A.reshape(n_neurons, height * width).T)
     return _Scene(truth, A_sparse, field_, margin,
                   _slow_walk(rng, n_frames, fps, 2, scale=1.5, period=60.0),
                   1.0 + 0.08 * _slow_walk(rng, n_frames, fps, 1, 1.0, 30.0)[:, 0],

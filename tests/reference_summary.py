@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
+from scipy.signal.windows import tukey
 
 from caliali_tk.core.filters import centered_gaussian_kernel
 
@@ -22,24 +23,27 @@ def reference_filter(movie, gSig):
 
 
 def reference_noise(movie, plan, seg_len=128):
-    """(sn, baseline) by Welch over the planned blocks: Hann, 50% overlap, mean band PSD."""
+    """(sn, baseline): Welch over the planned blocks (Tukey(0.25) window,
+    segments back to back, mean band PSD) and the median of 64 frames evenly
+    spaced through them."""
     T = movie.shape[0]
     L = min(seg_len, T)
-    hop = max(L // 2, 1)
-    w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(L) / L)
+    w = tukey(L, 0.25, sym=False)
     k = np.arange(L // 2 + 1)
     band = (k >= L / 4) & (k <= L / 2)
-    psds, medians = [], []
+    psds = []
     for b0, b1 in plan:
-        for s in range(b0, b1 - L + 1, hop):
+        for s in range(b0, b1 - L + 1, L):
             seg = movie[s : s + L].astype(np.float64)
-            medians.append(np.median(seg, axis=0))
             seg = seg - seg.mean(axis=0)
             X = np.fft.rfft(seg * w[:, None, None], axis=0)
             psd = 2.0 * np.abs(X) ** 2 / np.sum(w**2)  # one-sided PSD, fs = 1
             psds.append(psd[band].mean(axis=0))
     sn = np.sqrt(np.mean(psds, axis=0) / 2.0)
-    return sn, np.median(np.stack(medians), axis=0)
+    # baseline: median of every step-th planned frame, at most 64 frames
+    planned = np.concatenate([np.arange(b0, b1) for b0, b1 in plan])
+    step = -(-planned.size // 64)
+    return sn, np.median(movie[planned[::step]], axis=0)
 
 
 def reference_cn(z):

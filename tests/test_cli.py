@@ -152,8 +152,8 @@ def test_open_files_and_demo(fake_gui, monkeypatch, tmp_path):
     assert cli.main(["a.h5", "b.mat"]) == 0
     assert cli.main([]) == 0
     assert cli.main(["--debug", "open"]) == 0
-    assert calls == [["a.h5", "b.mat"], [str(tmp_path / "demo.h5")]] * 1 + [
-        [str(tmp_path / "demo.h5")]]
+    demo = [str(tmp_path / "demo.h5")]
+    assert calls == [["a.h5", "b.mat"], demo, demo]
 
 
 def test_no_display(fake_gui, capsys):

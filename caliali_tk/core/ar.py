@@ -19,6 +19,7 @@ deconvolution itself is in :mod:`caliali_tk.core.oasis`.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 __all__ = ["noise_psd", "noise_psd_rows", "estimate_ar", "impulse_response",
            "ar_roots", "MIN_ROOT", "MAX_ROOT"]
@@ -160,11 +161,19 @@ def impulse_response(g, n):
     g = np.atleast_1d(np.asarray(g, dtype=np.float64))
     g1 = float(g[0]) if g.size > 0 else 0.0
     g2 = float(g[1]) if g.size > 1 else 0.0
-    h = np.zeros(max(int(n), 0), dtype=np.float64)
-    a, b = 1.0, 0.0  # h_k, h_{k-1}
-    for k in range(h.size):
+    return _impulse(g1, g2, max(int(n), 0))
+
+
+@njit(nogil=True, cache=True)
+def _impulse(g1, g2, n):
+    h = np.zeros(n)
+    a = 1.0  # h_k
+    b = 0.0  # h_{k-1}
+    for k in range(n):
         h[k] = a
-        a, b = g1 * a + g2 * b, a
+        nxt = g1 * a + g2 * b
+        b = a
+        a = nxt
     return h
 
 

@@ -69,13 +69,18 @@ def _lam_shift(y, g1, g2, lam):
 
 
 @njit(nogil=True, cache=True)
-def _ar1_pools(yt, g, s_min, c, s):
+def _ar1_pools(yt, g, s_min, free_first, c, s):
     """Pool adjacent violators for AR(1) on shifted data ``yt``.
 
     Pool i covers ``[start, start + len)`` with ``c = v g^k`` inside; its
-    least-squares value is ``v = Σ yt g^k / Σ g^2k``. Pool 0 is a zero pool
-    (value fixed at 0, c_{−1} = 0): a pool whose spike over its predecessor
-    is below ``s_min`` merges into it. Fills c and s; returns the pool count.
+    least-squares value is ``v = Σ yt g^k / Σ g^2k``. A pool whose spike
+    over its predecessor is below ``s_min`` merges into it. Pool 0 is a zero
+    pool (value fixed at 0, c_{−1} = 0). With ``free_first`` the first real
+    pool merges into it only when its value is negative, and afterwards, if
+    its value is below ``s_min``, it becomes 0 or ``s_min``, whichever fits
+    better (``s_min`` only if the next spike stays ≥ ``s_min``); otherwise it
+    merges like any other pool. (For ``s_min = 0`` both are the same.) Fills
+    c and s; returns the pool count.
     """
     T = yt.shape[0]
     start = np.empty(T + 1, np.int64)
@@ -102,7 +107,7 @@ def _ar1_pools(yt, g, s_min, c, s):
         while n > 1:
             i = n - 1
             j = i - 1
-            if val[i] >= gl[j] * val[j] + s_min:
+            if val[i] >= gl[j] * val[j] + (0.0 if (j == 0 and free_first) else s_min):
                 break
             # merge pool i into pool j
             num[j] += gl[j] * num[i]
@@ -112,6 +117,12 @@ def _ar1_pools(yt, g, s_min, c, s):
             n -= 1
             if j > 0:
                 val[j] = num[j] / den[j]
+    if n > 1 and val[1] < s_min:
+        ok = n == 2 or val[2] >= gl[1] * s_min + s_min
+        if ok and s_min * den[1] < 2.0 * num[1]:
+            val[1] = s_min
+        else:
+            val[1] = 0.0
     for i in range(n):
         v = val[i]
         t0 = start[i]
@@ -430,7 +441,15 @@ def oasis_ar1(y, g, lam=0.0, s_min=0.0):
     c = np.zeros_like(y)
     s = np.zeros_like(y)
     if y.size:
-        _ar1_pools(_lam_shift(y, g, 0.0, lam), g, s_min, c, s)
+        yt = _lam_shift(y, g, 0.0, lam)
+        _ar1_pools(yt, g, s_min, False, c, s)
+        if s_min > 0.0:
+            # the start of the trace: try the other rule, keep the better fit
+            c2 = np.zeros_like(y)
+            s2 = np.zeros_like(y)
+            _ar1_pools(yt, g, s_min, True, c2, s2)
+            if _sq_dist(yt, c2) < _sq_dist(yt, c):
+                c, s = c2, s2
     return c, np.maximum(s, 0.0)
 
 

@@ -35,6 +35,7 @@ __all__ = ["SummaryImages", "SummaryPass", "summary_images", "NoisePass",
 #: Samples below this many σ are zeroed before the local correlation.
 THRESHOLD_SIGMA = 3.0
 _ROW_BLOCK = 8  # rows whose running sums stay in cache while frames stream
+_SUB_BATCH = 32  # frames filtered at a time
 
 
 @dataclass
@@ -171,10 +172,12 @@ class SummaryPass:
         if frames.ndim == 2:
             frames = frames[None]
         n = frames.shape[0]
-        if self._buf is None or self._buf.shape[0] < n:
-            self._buf = np.empty((n,) + frames.shape[1:], dtype=np.float32)
-        filtered = self._filter(frames, out=self._buf[:n])
-        _accumulate(filtered, self._base, self._thr, *self._sums, self._max)
+        if self._buf is None:
+            self._buf = np.empty((_SUB_BATCH,) + frames.shape[1:], dtype=np.float32)
+        for s in range(0, n, _SUB_BATCH):  # filter a few frames at a time: bounded memory
+            m = min(_SUB_BATCH, n - s)
+            filtered = self._filter(frames[s : s + m], out=self._buf[:m])
+            _accumulate(filtered, self._base, self._thr, *self._sums, self._max)
         self.n_frames += n
 
     def finish(self) -> SummaryImages:

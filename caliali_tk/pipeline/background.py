@@ -37,16 +37,15 @@ class Background:
         return out
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, parallel=True, cache=True)
 def _remove(Y, up, inv_count, b0, b0_ds, Ap, Ai, Ax, C, Wp, Wi, Wx, out):
     """Frame by frame: block means, minus neurons and b0_ds, through W, up."""
     n, d = Y.shape
     d_ds = b0_ds.shape[0]
     K = Ap.shape[0] - 1
-    fl = np.empty(d_ds, np.float32)
-    bds = np.empty(d_ds, np.float32)
-    for t in range(n):
-        fl[:] = 0.0
+    for t in numba.prange(n):
+        fl = np.zeros(d_ds, np.float32)
+        bds = np.empty(d_ds, np.float32)
         for p in range(d):
             fl[up[p]] += Y[t, p]
         for i in range(d_ds):

@@ -150,10 +150,13 @@ class _Run:
         for start, frames in self.vf.iter_chunks(self.chunk):
             check(self.cancel)
             idx = (start + np.arange(len(frames))) // tb
-            np.add.at(Ybin, idx, frames)
-            np.add.at(counts, idx, 1)
+            for b in np.unique(idx):
+                sel = idx == b
+                Ybin[b] += frames[sel].sum(axis=0)
+                counts[b] += sel.sum()
             seq = frames if last is None else np.concatenate([last[None], frames])
-            diff2 += (np.diff(seq, axis=0).astype(np.float64) ** 2).sum(axis=0)
+            step = seq[1:] - seq[:-1]
+            diff2 += np.einsum("tij,tij->ij", step, step)
             last = frames[-1]
             stage((start + len(frames)) / T, "reading the movie")
         Ybin /= counts[:, None, None]

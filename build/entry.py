@@ -1,0 +1,17 @@
+"""Entry script of the PyInstaller bundle: ``caliali-tk`` (GUI and CLI verbs).
+
+`caliali_tk.frozen.setup` runs before anything imports numba: it points
+numba's kernel cache at a per-user folder and fixes stdio of windowed
+Windows builds.
+"""
+
+import caliali_tk.frozen as _frozen
+
+_frozen.setup()
+
+import sys  # noqa: E402
+
+from caliali_tk.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())

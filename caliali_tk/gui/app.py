@@ -1,0 +1,444 @@
+"""The main window: the list of videos, their parameters, and the extraction run.
+
+It re-creates CaliAli's ``CNMFe_app``: load videos, set PNR / Corr / gSig /
+frame rate per file (typed in the table or chosen by eye with *Get*), save
+them with *Done!*, then run the extraction. :func:`run` is the entry point.
+"""
+
+from __future__ import annotations
+
+import logging
+import tkinter as tk
+from pathlib import Path
+from tkinter import ttk
+from typing import Dict, Iterable, List, Optional
+
+from caliali_tk.errors import ParamsError, UserError
+from caliali_tk.io.params import load_params, save_params, sidecar_path
+from caliali_tk.io.results import load_results, results_path
+from caliali_tk.io.video import VideoFile
+from caliali_tk.gui import dialogs
+from caliali_tk.gui.batch import BatchRun, FileJob
+from caliali_tk.gui.model import COLUMNS, EDITABLE, VIDEO_SUFFIXES, FileRow, parse_cell
+from caliali_tk.gui.results_view import ResultsWindow
+from caliali_tk.gui.table import ParamTable
+from caliali_tk.gui.threshold import ThresholdWindow
+from caliali_tk.gui.widgets import (LogPane, ProgressPanel, StatusLine, fit_window,
+                                    setup_style)
+
+__all__ = ["MainWindow", "run"]
+
+log = logging.getLogger("caliali_tk.gui")
+JOIN_TIMEOUT_S = 30.0
+
+
+class MainWindow:
+    """The file list window.
+
+    Parameters
+    ----------
+    root : tkinter.Tk
+        The application's root window (this class fills it).
+    """
+
+    def __init__(self, root: tk.Tk):
+        self.root = root
+        self.rows: Dict[str, FileRow] = {}
+        self.batch: Optional[BatchRun] = None
+        self.threshold_windows: Dict[str, ThresholdWindow] = {}
+        self.results_windows: List[ResultsWindow] = []
+        self._next_id = 0
+        self._closing = False
+        setup_style(root)
+        root.title("caliali-tk — CNMF-E extraction")
+        fit_window(root, 1180, 640, 20, 20)
+        root.minsize(760, 420)
+        self._build()
+        dialogs.install_exception_handler(root, self.log)
+        root.protocol("WM_DELETE_WINDOW", self.on_close)
+
+    # -- layout -------------------------------------------------------------------
+    def _build(self) -> None:
+        self._build_menu()
+        outer = ttk.Frame(self.root, padding=8)
+        outer.pack(fill="both", expand=True)
+        self._build_toolbar(outer).pack(fill="x", pady=(0, 6))
+        self.table = ParamTable(outer, on_edit=self.cell_edited, on_get=self.open_threshold,
+                                on_open=self.open_row_results)
+        self.table.pack(fill="both", expand=True)
+        self.table.tree.bind("<<TreeviewSelect>>", self._selection_changed, add="+")
+        self.table.tree.bind("<Delete>", lambda e: self.remove_selected())
+        self.status = StatusLine(outer)
+        self.status.pack(fill="x", pady=(4, 2))
+        self.progress = ProgressPanel(outer, on_cancel=self.cancel_run)
+        self.progress.pack(fill="x", pady=(2, 6))
+        ttk.Label(outer, text="Log").pack(anchor="w")
+        self.log_pane = LogPane(outer, height=7)
+        self.log_pane.pack(fill="both", expand=False)
+        self.status.show("Load one or more videos to start (File ▸ Load videos…).")
+
+    def _build_menu(self) -> None:
+        bar = tk.Menu(self.root)
+        file_menu = tk.Menu(bar, tearoff=False)
+        file_menu.add_command(label="Load videos…", accelerator="Ctrl+O",
+                              command=self.load_dialog)
+        file_menu.add_command(label="Open results…", command=self.open_results_dialog)
+        file_menu.add_separator()
+        file_menu.add_command(label="Quit", accelerator="Ctrl+Q", command=self.on_close)
+        bar.add_cascade(label="File", menu=file_menu)
+        self.root.configure(menu=bar)
+        self.root.bind_all("<Control-o>", lambda e: self.load_dialog())
+        self.root.bind_all("<Control-q>", lambda e: self.on_close())
+
+    def _build_toolbar(self, parent) -> ttk.Frame:
+        bar = ttk.Frame(parent)
+        self.buttons = {}
+        spec = [("load", "Load files…", self.load_dialog),
+                ("remove", "Remove", self.remove_selected),
+                ("get", "Get…", self.get_selected),
+                ("change_all", "Change all…", self.change_all_dialog),
+                ("done", "Done!", self.save_all),
+                ("run", "Run extraction", self.run_extraction),
+                ("results", "View results…", self.view_selected_results)]
+        for key, text, command in spec:
+            style = "Accent.TButton" if key in ("done", "run") else "TButton"
+            b = ttk.Button(bar, text=text, command=command, style=style)
+            b.pack(side="left", padx=(0, 6) if key != "done" else (18, 6))
+            self.buttons[key] = b
+        return bar
+
+    # -- messages -------------------------------------------------------------------
+    def log(self, text: str, level: str = "info") -> None:
+        """Append to the log pane (and the Python log)."""
+        self.log_pane.write(text, level)
+        (log.error if level == "error" else log.info)(text.partition("\n")[0])
+
+    def say(self, text: str, error: bool = False) -> None:
+        """Show one line in the status line and the log."""
+        self.status.show(text, error)
+        self.log(text, "error" if error else "info")
+
+    # -- rows -----------------------------------------------------------------------
+    def set_status(self, iid: str, text: str) -> None:
+        """Set a row's Status cell."""
+        if iid in self.rows:
+            self.rows[iid].status = text
+            self.table.update(iid, {"status": text})
+
+    def refresh_row(self, iid: str) -> None:
+        """Redraw every cell of a row from its `FileRow`."""
+        self.table.update(iid, self.rows[iid].cells())
+
+    def add_files(self, paths: Iterable, interactive: bool = False) -> List[str]:
+        """Add videos to the list; returns the new row ids.
+
+        A file that cannot be opened is not added; its one-line reason goes
+        to the status line and the log (and a dialog when `interactive`).
+        """
+        added, problems = [], []
+        for p in paths:
+            try:
+                added.append(self._add_one(Path(p)))
+            except UserError as exc:
+                problems.append(str(exc).splitlines()[0])
+                self.log(problems[-1], "error")
+        if problems:
+            more = f" (and {len(problems) - 1} more, see the log)" if len(problems) > 1 else ""
+            self.status.show(problems[0] + more, error=True)
+            if interactive:
+                dialogs.error(self.root, "Cannot load file", problems[0] + more)
+        elif added:
+            self.status.show(f"Loaded {len(added)} file(s). Press Get to choose the "
+                             "thresholds by eye, or edit the cells.")
+        return added
+
+    def _add_one(self, path: Path) -> str:
+        path = path.expanduser().resolve()
+        if path.suffix.lower() not in VIDEO_SUFFIXES:
+            raise ParamsError(f"{path.name}: not a video file (expected .h5, .hdf5 or .mat)")
+        if any(r.path == path for r in self.rows.values()):
+            raise ParamsError(f"{path.name}: already in the list")
+        with VideoFile(path) as vf:
+            shape = vf.shape
+        params, warning = load_params(path)
+        if warning:
+            self.log(warning, "error")
+        iid = f"row{self._next_id}"
+        self._next_id += 1
+        row = FileRow(path=path, params=params, shape=shape)
+        if results_path(path).exists():
+            row.status = "results on disk"
+        self.rows[iid] = row
+        self.table.insert(iid, row.cells())
+        self.log(f"Loaded {path.name}: {shape[0]} frames of {shape[1]} x {shape[2]} pixels"
+                 + (" (parameters from its sidecar)" if sidecar_path(path).exists()
+                    and not warning else ""))
+        return iid
+
+    def load_dialog(self) -> None:
+        """Ask for video files and add them."""
+        paths = dialogs.ask_open_videos(self.root, self._last_folder())
+        if paths:
+            self.add_files(paths, interactive=True)
+
+    def _last_folder(self) -> Optional[str]:
+        rows = list(self.rows.values())
+        return str(rows[-1].path.parent) if rows else None
+
+    def remove_selected(self) -> None:
+        """Remove the selected files from the list (not from disk)."""
+        busy = self._busy_iids()
+        for iid in self.table.selected():
+            if iid in busy:
+                self.say(f"{self.rows[iid].name}: it is being extracted; cancel first", True)
+                continue
+            win = self.threshold_windows.pop(iid, None)
+            if win is not None:
+                win.close()
+            self.table.delete(iid)
+            self.log(f"Removed {self.rows.pop(iid).name} from the list")
+
+    def _busy_iids(self) -> set:
+        if self.batch is None or not self.batch.running:
+            return set()
+        return {j.iid for j in self.batch.jobs}
+
+    def _selection_changed(self, _event=None) -> None:
+        sel = self.table.selected()
+        if len(sel) == 1:
+            row = self.rows[sel[0]]
+            T, H, W = row.shape
+            self.status.show(f"{row.path}  —  {T} frames, {H} x {W} pixels")
+
+    # -- editing ----------------------------------------------------------------------
+    def cell_edited(self, iid: str, key: str, text: str) -> Optional[str]:
+        """Validate and apply a typed value; return the refusal message, if any."""
+        row = self.rows[iid]
+        try:
+            new = parse_cell(row.params, key, text)
+        except ParamsError as exc:
+            self.say(f"{row.name}: {exc} — kept {self.table.cell(iid, key)}", error=True)
+            self.root.bell()
+            return str(exc)
+        self._set_params(iid, new)
+        self.status.show(f"{row.name}: {EDITABLE[key].title} set to {self.table.cell(iid, key)}")
+        return None
+
+    def _set_params(self, iid: str, params) -> None:
+        row = self.rows[iid]
+        if params != row.params:
+            row.params, row.dirty = params, True
+            row.recount_seeds()
+        self.refresh_row(iid)
+
+    def change_all(self, key: str, text: str) -> Optional[str]:
+        """Set column `key` of every file; nothing changes if one value is refused."""
+        try:
+            new = {iid: parse_cell(r.params, key, text) for iid, r in self.rows.items()}
+        except ParamsError as exc:
+            self.say(str(exc), error=True)
+            return str(exc)
+        for iid, params in new.items():
+            self._set_params(iid, params)
+        self.say(f"{EDITABLE[key].title} set to {text.strip()} for {len(new)} file(s)")
+        return None
+
+    def change_all_dialog(self) -> Optional[dialogs.ChangeAllDialog]:
+        """Open the Change all dialog (prefilled from the selected row)."""
+        if not self.rows:
+            self.say("Load files first.", error=True)
+            return None
+        sel = self.table.selected() or self.table.iids()
+        columns = [(c.key, c.title) for c in COLUMNS if c.field]
+        return dialogs.ChangeAllDialog(self.root, columns,
+                                       initial=lambda key: self.table.cell(sel[0], key),
+                                       apply=self.change_all)
+
+    def save_all(self) -> int:
+        """*Done!*: write every row's parameters to its sidecar; returns how many."""
+        saved, failed = 0, []
+        for row in self.rows.values():
+            try:
+                save_params(row.path, row.params)
+                row.dirty = False
+                saved += 1
+            except (UserError, OSError) as exc:
+                failed.append(f"{row.name}: cannot save parameters ({exc})")
+                self.log(failed[-1], "error")
+        if failed:
+            dialogs.error(self.root, "Cannot save", failed[0])
+            self.status.show(failed[0], error=True)
+        else:
+            self.say(f"Saved the parameters of {saved} file(s) beside each video "
+                     f"(<video>{sidecar_path('x').name[1:]}).")
+        return saved
+
+    # -- threshold window ------------------------------------------------------------
+    def get_selected(self) -> None:
+        """Open Get for the (first) selected row."""
+        sel = self.table.selected()
+        if not sel:
+            self.say("Select a file first, then press Get.", error=True)
+            return
+        self.open_threshold(sel[0])
+
+    def open_threshold(self, iid: str) -> ThresholdWindow:
+        """Open (or raise) the threshold window of a row."""
+        win = self.threshold_windows.get(iid)
+        if win is not None and win.alive:
+            win.lift()
+            return win
+        row = self.rows[iid]
+        win = ThresholdWindow(self.root, row, on_ok=lambda c: self.apply_thresholds(iid, c),
+                              on_close=lambda: self.threshold_windows.pop(iid, None),
+                              log=self.log)
+        self.threshold_windows[iid] = win
+        return win
+
+    def apply_thresholds(self, iid: str, choice) -> None:
+        """*Ok!* of a threshold window: write its choice back to the row."""
+        row = self.rows.get(iid)
+        if row is None:
+            return
+        row.summary, row.finder = choice.summary, choice.finder
+        self._set_params(iid, choice.params)
+        row.seeds = choice.seeds
+        self.refresh_row(iid)
+        n_poly = len(choice.params.mask)
+        self.say(f"{row.name}: PNR {choice.params.min_pnr:g}, Corr {choice.params.min_corr:g}, "
+                 f"gSig {choice.params.gSig:g}, {n_poly} mask polygon(s): {choice.seeds} seeds")
+
+    # -- extraction --------------------------------------------------------------------
+    def run_extraction(self, extract_fn=None) -> Optional[BatchRun]:
+        """Extract the selected files (or all), one after another, in a worker thread."""
+        if self.batch is not None and self.batch.running:
+            self.say("An extraction is already running.", error=True)
+            return None
+        iids = self.table.selected() or self.table.iids()
+        if not iids:
+            self.say("Load files first.", error=True)
+            return None
+        jobs = [FileJob(iid, self.rows[iid].path, self.rows[iid].params) for iid in iids]
+        for fj in jobs:  # the sidecar then matches the results
+            try:
+                save_params(fj.path, fj.params)
+                self.rows[fj.iid].dirty = False
+            except (UserError, OSError) as exc:
+                self.log(f"{fj.path.name}: parameters not saved ({exc})", "error")
+        kwargs = {} if extract_fn is None else {"extract_fn": extract_fn}
+        self.batch = BatchRun(self.root, jobs, self, **kwargs).start()
+        self.buttons["run"].configure(state="disabled")
+        self.status.show(f"Extracting {len(jobs)} file(s)…")
+        return self.batch
+
+    def cancel_run(self) -> None:
+        """Cancel the running extraction (it stops at its next check)."""
+        if self.batch is not None and self.batch.running:
+            self.batch.cancel()
+
+    def batch_file_done(self, iid: str, result, out_path: Path) -> None:
+        """A file finished: open its results when it was the only file."""
+        if self.batch is not None and len(self.batch.jobs) == 1 and not self._closing:
+            self.open_results(out_path, result)
+
+    def batch_finished(self, run: BatchRun) -> None:
+        """The worker has ended."""
+        run.worker.join(1.0)
+        self.buttons["run"].configure(state="normal")
+        c = run.counts
+        self.status.show(f"Extraction finished: {c['done']} done, {c['failed']} failed, "
+                         f"{c['cancelled']} cancelled.", error=bool(c["failed"]))
+        if self._closing:
+            self.root.destroy()
+
+    # -- results -------------------------------------------------------------------------
+    def open_results(self, path, result=None) -> Optional[ResultsWindow]:
+        """Open a results window on a ``*_cnmfe.h5`` file (or an in-memory Result)."""
+        path = Path(path)
+        try:
+            result = result if result is not None else load_results(path)
+        except UserError as exc:
+            self.say(str(exc), error=True)
+            dialogs.error(self.root, "Cannot open results", str(exc))
+            return None
+        win = ResultsWindow(self.root, result, path, log=self.log)
+        self.results_windows = [w for w in self.results_windows if w.alive] + [win]
+        self.log(f"Showing {path.name}: {result.K} neurons")
+        return win
+
+    def open_results_dialog(self) -> None:
+        """Ask for a results file and show it."""
+        name = dialogs.ask_open_results(self.root, self._last_folder())
+        if name:
+            self.open_results(name)
+
+    def open_row_results(self, iid: str) -> None:
+        """Show the results of a row's video, if it has any."""
+        out = results_path(self.rows[iid].path)
+        if out.exists():
+            self.open_results(out)
+        else:
+            self.say(f"{self.rows[iid].name}: no results yet; run the extraction first.", True)
+
+    def view_selected_results(self) -> None:
+        """*View results…*: the selected row's results, else ask for a file."""
+        sel = self.table.selected()
+        if sel:
+            self.open_row_results(sel[0])
+        else:
+            self.open_results_dialog()
+
+    # -- closing -----------------------------------------------------------------------------
+    def on_close(self) -> None:
+        """Ask before leaving a run or unsaved parameters; cancel cleanly."""
+        if self._closing:
+            return
+        if self.batch is not None and self.batch.running:
+            if not dialogs.ask_yes_no(self.root, "Quit",
+                                      "An extraction is running. Cancel it and quit?"):
+                return
+            self._closing = True
+            self._close_children()
+            self.status.show("Cancelling the extraction before closing…")
+            self.batch.cancel()
+            self.root.after(int(JOIN_TIMEOUT_S * 1000), self._force_close)
+            return  # batch_finished destroys the window once the worker has ended
+        if any(r.dirty for r in self.rows.values()):
+            answer = dialogs.ask_yes_no_cancel(
+                self.root, "Quit", "Save the changed parameters (Done!) before closing?")
+            if answer is None or (answer and self.save_all() < len(self.rows)):
+                return
+        self._closing = True
+        self._close_children()
+        self.root.destroy()
+
+    def _close_children(self) -> None:
+        for win in list(self.threshold_windows.values()):
+            win.close()
+        for win in self.results_windows:
+            if win.alive:
+                win.close()
+
+    def _force_close(self) -> None:
+        if self.batch is not None and not self.batch.worker.join(0.1):
+            log.error("extraction worker did not stop within %.0f s", JOIN_TIMEOUT_S)
+        try:
+            self.root.destroy()
+        except tk.TclError:
+            pass
+
+
+def run(paths: Optional[List[str]] = None) -> int:
+    """Open the main window with `paths` loaded and run the Tk main loop.
+
+    Returns
+    -------
+    int
+        Exit status (0).
+    """
+    root = tk.Tk(className="caliali-tk")
+    window = MainWindow(root)
+    if paths:
+        root.after_idle(lambda: window.add_files(paths, interactive=True))
+    root.mainloop()
+    return 0
