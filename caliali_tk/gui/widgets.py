@@ -94,12 +94,12 @@ class StatusLine(ttk.Label):
 class ProgressPanel(ttk.Frame):
     """Progress bar, a stage / time-left label and a Cancel button."""
 
-    def __init__(self, parent, on_cancel):
+    def __init__(self, parent, on_cancel, cancel_text: str = "Cancel"):
         super().__init__(parent)
         self.bar = ttk.Progressbar(self, orient="horizontal", mode="determinate",
                                    maximum=1000, length=260)
         self.label = ttk.Label(self, text="", anchor="w")
-        self.cancel = ttk.Button(self, text="Cancel", command=on_cancel, state="disabled")
+        self.cancel = ttk.Button(self, text=cancel_text, command=on_cancel, state="disabled")
         self.bar.grid(row=0, column=0, padx=(0, 8))
         self.label.grid(row=0, column=1, sticky="ew")
         self.cancel.grid(row=0, column=2, padx=(8, 0))

@@ -1,0 +1,20 @@
+"""Run every benchmark and print its table (``make bench``; ``--quick`` for small sizes)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_extraction  # noqa: E402
+import bench_projections  # noqa: E402
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    quick = ["--quick"] if "--quick" in argv else []
+    bench_projections.main(quick)
+    bench_extraction.main(quick)
+
+
+if __name__ == "__main__":
+    main()
