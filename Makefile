@@ -30,5 +30,19 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run_all.py
 
+# PyInstaller bundle: build/dist/caliali-tk/caliali-tk (one folder), or with
+# ONEFILE=1 a single file build/dist/onefile/caliali-tk. See build/caliali_tk.spec.
+ONEFILE ?= 0
+EXE_DIST := build/dist$(if $(filter-out 0,$(ONEFILE)),/onefile)
+EXE_APP  := $(EXE_DIST)/caliali-tk$(if $(filter-out 0,$(ONEFILE)),,/caliali-tk)
+
+exe: $(VENV)/.installed
+	$(BIN)/python -c "import PyInstaller" 2>/dev/null || $(BIN)/pip install -q -e '.[bundle]'
+	CALIALI_ONEFILE=$(ONEFILE) $(BIN)/pyinstaller --noconfirm --log-level WARN \
+		--distpath $(EXE_DIST) --workpath build/work build/caliali_tk.spec
+
+exe-test: exe
+	./build/exe_test.sh $(EXE_APP)
+
 clean:
 	rm -rf $(VENV) build/work build/dist *.egg-info

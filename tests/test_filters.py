@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
-from caliali_tk.core.filters import (SpatialFilter, centered_gaussian_kernel, default_gSiz,
+from caliali_tk.core.filters import (CenteredGaussianFilter, SpatialFilter,
+                                     centered_gaussian_kernel, default_gSiz,
                                      make_spatial_filter, spatial_filter)
 
 
@@ -59,10 +60,13 @@ def test_filter_matches_ndimage_correlate_nearest(h, w, n, gSig, seed):
     frames = (500 + 200 * np.sin(yy / 7.0 + xx / 11.0)
               + 20 * rng.standard_normal((n, h, w))).astype(np.float32)
     k = centered_gaussian_kernel(gSig)
-    out = spatial_filter(frames, k)
-    assert out.dtype == np.float32 and out.shape == frames.shape
     ref = _reference(frames, k)
+    out = spatial_filter(frames, k)  # FFT, any kernel
+    assert out.dtype == np.float32 and out.shape == frames.shape
     assert np.abs(out - ref).max() < 1e-5 * np.abs(frames).max()
+    direct = CenteredGaussianFilter(gSig)(frames)  # numba, the passes' filter
+    assert direct.dtype == np.float32 and direct.shape == frames.shape
+    assert np.abs(direct - ref).max() < 1e-7 * np.abs(frames).max() + 1e-6 * np.abs(ref).max()
 
 
 def test_filter_is_correlation_for_asymmetric_kernel():
@@ -74,10 +78,20 @@ def test_filter_is_correlation_for_asymmetric_kernel():
     assert np.abs(out - ref).max() < 1e-5
 
 
+@pytest.mark.parametrize("gSiz", [None, 5, 7, 15])
+def test_direct_filter_with_explicit_size(gSiz):
+    rng = np.random.default_rng(1)
+    frames = rng.standard_normal((2, 25, 19)) * 10 + 100
+    k = centered_gaussian_kernel(2.5, gSiz)
+    out = make_spatial_filter((25, 19), 2.5, gSiz=gSiz)(frames)
+    assert np.abs(out - _reference(frames, k)).max() < 1e-5
+
+
 def test_constant_frames_filter_to_zero_and_single_frame():
     f = make_spatial_filter((20, 30), 2.5)
     out = f(np.full((20, 30), 1234.0))
     assert out.shape == (20, 30) and np.abs(out).max() < 1e-6
+    assert f(np.zeros((0, 20, 30))).shape == (0, 20, 30)
 
 
 def test_disabled_filter_only_casts_and_out_argument():
@@ -86,8 +100,8 @@ def test_disabled_filter_only_casts_and_out_argument():
     assert f(x).dtype == np.float32 and np.array_equal(f(x), x)
     buf = np.empty((2, 4, 5), np.float32)
     assert f(x, out=buf) is buf
-    g = SpatialFilter((4, 5), centered_gaussian_kernel(1.0))
-    assert g(x, out=buf) is buf
+    assert SpatialFilter((4, 5), centered_gaussian_kernel(1.0))(x, out=buf) is buf
+    assert CenteredGaussianFilter(1.0)(x, out=buf) is buf
 
 
 def test_wrong_shape_raises():

@@ -21,7 +21,7 @@ from caliali_tk.core import oasis
 from caliali_tk.core.ar import ar_roots, estimate_ar, impulse_response, noise_psd, noise_psd_rows
 from caliali_tk.core.oasis import Deconv, deconvolve, oasis_ar1, oasis_ar2
 
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("OASIS_EXAMPLES", 60)), deadline=None,
+SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -257,6 +257,16 @@ def test_ar2_smin_spikes(y, g, s_min):
     assert np.all(c >= 0)
     assert np.all(s[s > 1e-12 * scale] >= s_min - 1e-9 * scale)
     np.testing.assert_allclose(spikes_of(c, g), s, atol=1e-8 * scale)
+
+
+def test_ar1_smin_first_pool():
+    """A first value below s_min is lifted to s_min only if the next spike
+    stays ≥ s_min; otherwise it is zeroed."""
+    c, s = oasis_ar1(np.array([0.8, 1.45]), 0.5, 0.0, 1.0)
+    np.testing.assert_allclose(c, [0.0, 1.45])
+    c, s = oasis_ar1(np.array([0.8, 1.7]), 0.5, 0.0, 1.0)
+    np.testing.assert_allclose(c, [1.0, 1.7])
+    np.testing.assert_allclose(s, [1.0, 1.2])
 
 
 def test_ar1_smin_against_exhaustive():

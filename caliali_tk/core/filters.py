@@ -4,12 +4,20 @@ One-photon frames are dominated by a bright, smooth, out-of-focus background.
 CNMF-E removes it by correlating every frame with a *centred* Gaussian: a
 Gaussian of width ``gSig`` cut to a disc and shifted so that it sums to zero.
 A constant (or slowly varying) background then filters to ~0 while a soma of
-about ``gSig`` turns into a positive bump.
+about ``gSig`` turns into a positive bump. Borders are replicated.
 
-The filter is the hot loop of the summary pass, so it runs as an FFT
-convolution of an edge-padded batch of frames (scipy.fft, two workers) in
-float32, with the per-frame mean removed first (a zero-sum kernel ignores a
-constant, and removing it keeps float32 round-off small).
+Two implementations of the same correlation:
+
+- :class:`CenteredGaussianFilter` (what the passes use): a numba kernel that
+  exploits the kernel's form, ``g(dy)·g(dx) - m`` on a disc whose rows are
+  symmetric runs ``|dx| <= a(dy)``. Per frame row it computes running
+  Gaussian-weighted and plain sums over ``|dx| <= a``; each output row then
+  combines 2r+1 of them (~60 flops per pixel instead of ~160 for the dense
+  11 × 11 kernel). Float64 inside (the zero-sum kernel cancels large terms),
+  single-threaded, ``nogil``: ~1.7 ms per 512² frame, 2-3× less CPU than
+  a float32 FFT of the padded frame, and exact to ~1e-7.
+- :func:`spatial_filter` / :class:`SpatialFilter`: FFT correlation of an
+  edge-padded batch with any odd kernel (scipy.fft, float32).
 """
 
 from __future__ import annotations
@@ -18,25 +26,39 @@ import math
 
 import numpy as np
 import scipy.fft as sfft
+from numba import njit
 
-__all__ = [
-    "centered_gaussian_kernel",
-    "default_gSiz",
-    "spatial_filter",
-    "SpatialFilter",
-    "make_spatial_filter",
-]
+__all__ = ["centered_gaussian_kernel", "default_gSiz", "CenteredGaussianFilter",
+           "make_spatial_filter", "spatial_filter", "SpatialFilter", "FFT_WORKERS"]
 
 #: FFT worker threads (the target machines have >= 2 cores).
 FFT_WORKERS = 2
-#: Frames per FFT batch: bounds the complex temporaries to ~16 frames.
-_BATCH = 16
+_BATCH = 16  # frames per FFT batch: bounds the complex temporaries
 
 
 def default_gSiz(gSig: float) -> int:
     """Kernel size for ``gSig``: the smallest odd integer >= 4·gSig, at least 3."""
     k = max(3, int(math.ceil(4.0 * float(gSig) - 1e-9)))
     return k if k % 2 == 1 else k + 1
+
+
+def _parts(gSig: float, gSiz: int | None):
+    """(g, half, m): the kernel is ``g[|dy|]·g[|dx|] - m`` for ``|dx| <= half[|dy|]``."""
+    if not gSig > 0:
+        raise ValueError(f"gSig must be > 0, got {gSig!r}")
+    size = default_gSiz(gSig) if gSiz is None else int(gSiz)
+    if size < 3 or size % 2 == 0:
+        raise ValueError(f"gSiz must be an odd integer >= 3, got {gSiz!r}")
+    r = size // 2
+    x = np.arange(-r, r + 1, dtype=np.float64)
+    g1 = np.exp(-(x**2) / (2.0 * float(gSig) ** 2))
+    g1 /= g1.sum()  # the 2-D Gaussian g1·g1ᵀ sums to 1
+    gauss = np.outer(g1, g1)
+    edge = max(gauss[0].max(), gauss[-1].max(), gauss[:, 0].max(), gauss[:, -1].max())
+    keep = gauss >= edge * (1.0 - 1e-12)
+    m = gauss[keep].mean()
+    half = np.array([(np.count_nonzero(keep[r + d]) - 1) // 2 for d in range(r + 1)], np.int64)
+    return g1[r:].copy(), half, m, keep
 
 
 def centered_gaussian_kernel(gSig: float, gSiz: int | None = None) -> np.ndarray:
@@ -52,9 +74,9 @@ def centered_gaussian_kernel(gSig: float, gSiz: int | None = None) -> np.ndarray
     Returns
     -------
     kernel : ndarray, float64, shape (gSiz, gSiz)
-        Entries of the Gaussian at least as large as the largest value on the
-        kernel's outer edge (a disc), minus their mean; all other entries 0.
-        The kernel therefore sums to ~0 and is symmetric.
+        Entries of the (unit-sum) Gaussian at least as large as the largest
+        value on the kernel's outer edge (a disc), minus their mean; all other
+        entries 0. The kernel sums to ~0 and is symmetric.
 
     Examples
     --------
@@ -62,38 +84,125 @@ def centered_gaussian_kernel(gSig: float, gSiz: int | None = None) -> np.ndarray
     >>> k.shape, abs(k.sum()) < 1e-12
     ((11, 11), True)
     """
-    if not gSig > 0:
-        raise ValueError(f"gSig must be > 0, got {gSig!r}")
-    size = default_gSiz(gSig) if gSiz is None else int(gSiz)
-    if size < 3 or size % 2 == 0:
-        raise ValueError(f"gSiz must be an odd integer >= 3, got {gSiz!r}")
-    half = size // 2
-    x = np.arange(-half, half + 1, dtype=np.float64)
-    g1 = np.exp(-(x**2) / (2.0 * float(gSig) ** 2))
-    g = np.outer(g1, g1)
-    g /= g.sum()
-    edge = max(g[0, :].max(), g[-1, :].max(), g[:, 0].max(), g[:, -1].max())
-    keep = g >= edge * (1.0 - 1e-12)
-    kernel = np.zeros_like(g)
-    kernel[keep] = g[keep] - g[keep].mean()
-    return kernel
+    g, _, m, keep = _parts(gSig, gSiz)
+    full = np.concatenate([g[:0:-1], g])
+    return np.where(keep, np.outer(full, full) - m, 0.0)
+
+
+@njit(nogil=True, cache=True)
+def _centered_filter(frames, g, half, m, out):  # pragma: no cover - numba
+    """out[t] = frames[t] correlated with g[|dy|]g[|dx|] - m on |dx| <= half[|dy|].
+
+    Inner loops run over 1-D row views so that LLVM vectorises them.
+    """
+    n, H, W = frames.shape
+    R = g.size - 1
+    A = 0
+    for d in range(R + 1):
+        A = max(A, half[d])
+    NR = 2 * R + 1
+    sg = np.empty((NR, A + 1, W))  # ring of source rows: Σ_{|dx|<=a} g[|dx|]·x
+    sb = np.empty((NR, A + 1, W))  # and Σ_{|dx|<=a} x
+    xp = np.empty(W + 2 * A)
+    acc = np.empty(W)
+    for t in range(n):
+        mean = 0.0  # taken out first: a zero-sum kernel ignores it, round-off does not
+        for i in range(H):
+            for j in range(W):
+                mean += frames[t, i, j]
+        mean /= H * W
+        for v in range(-R, H + R):
+            row = frames[t, min(max(v, 0), H - 1)]  # replicated border, rows
+            slot = (v + R) % NR
+            for j in range(W):
+                xp[A + j] = row[j] - mean
+            for j in range(A):  # replicated border, columns
+                xp[j] = xp[A]
+                xp[A + W + j] = xp[A + W - 1]
+            qg, qb = sg[slot, 0], sb[slot, 0]
+            for j in range(W):
+                qg[j] = g[0] * xp[A + j]
+                qb[j] = xp[A + j]
+            for a in range(1, A + 1):
+                ga = g[a]
+                pg, pb, qg, qb = sg[slot, a - 1], sb[slot, a - 1], sg[slot, a], sb[slot, a]
+                lo, hi = xp[A - a : A - a + W], xp[A + a : A + a + W]
+                for j in range(W):
+                    pair = lo[j] + hi[j]
+                    qg[j] = pg[j] + ga * pair
+                    qb[j] = pb[j] + pair
+            i = v - R  # the output row whose window ends at source row v
+            if i < 0:
+                continue
+            cg, cb = sg[(i + R) % NR, half[0]], sb[(i + R) % NR, half[0]]
+            for j in range(W):
+                acc[j] = g[0] * cg[j] - m * cb[j]
+            for d in range(1, R + 1):  # rows i ± d share g[d] and the width
+                a, gd = half[d], g[d]
+                pg, pb = sg[(i + d + R) % NR, a], sb[(i + d + R) % NR, a]
+                mg, mb = sg[(i - d + R) % NR, a], sb[(i - d + R) % NR, a]
+                for j in range(W):
+                    acc[j] += gd * (pg[j] + mg[j]) - m * (pb[j] + mb[j])
+            o = out[t, i]
+            for j in range(W):
+                o[j] = acc[j]
+
+
+class CenteredGaussianFilter:
+    """Correlation with :func:`centered_gaussian_kernel`, replicated border.
+
+    Parameters
+    ----------
+    gSig : float
+        Gaussian width.
+    gSiz : int, optional
+        Kernel size (default :func:`default_gSiz`).
+
+    Notes
+    -----
+    Call it on (n, H, W) or (H, W) frames of any real dtype; returns float32
+    (into ``out`` when given). Matches ``scipy.ndimage.correlate(frame,
+    centered_gaussian_kernel(gSig), mode='nearest')`` to ~1e-7 relative.
+
+    Examples
+    --------
+    >>> f = CenteredGaussianFilter(2.5)
+    >>> float(np.abs(f(np.full((20, 20), 7.0))).max()) < 1e-9
+    True
+    """
+
+    def __init__(self, gSig: float, gSiz: int | None = None):
+        self.g, self.half, self.m, _ = _parts(gSig, gSiz)
+        self.gSig = float(gSig)
+
+    def __call__(self, frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        frames = np.asarray(frames)
+        single = frames.ndim == 2
+        src = frames[None] if single else frames
+        if src.dtype.kind not in "fiu":
+            raise TypeError(f"frames must be real numbers, got {src.dtype}")
+        if out is None:
+            out = np.empty(frames.shape, dtype=np.float32)
+        dst = out[None] if single else out
+        if src.shape[0]:
+            _centered_filter(np.ascontiguousarray(src), self.g, self.half, self.m, dst)
+        return out
 
 
 class SpatialFilter:
-    """Reusable FFT correlation of frames with one kernel, replicated border.
+    """FFT correlation of frames with any odd kernel, replicated border.
 
-    Precomputes the kernel's spectrum for a frame shape so that a caller that
-    filters many chunks (the summary passes, the extraction core) pays for it
-    once. Calling the object filters a batch of frames.
+    Precomputes the kernel's spectrum for a frame shape (float32 FFT, scipy,
+    :data:`FFT_WORKERS` threads). Calling the object filters a batch.
 
     Parameters
     ----------
     shape : (int, int)
         Frame shape (H, W).
-    kernel : ndarray (k, k)
-        Odd-sized kernel, e.g. :func:`centered_gaussian_kernel`.
+    kernel : ndarray (k, l)
+        Kernel with odd sides.
     workers : int, optional
-        scipy.fft worker threads (default :data:`FFT_WORKERS`).
+        scipy.fft worker threads.
     """
 
     def __init__(self, shape, kernel, workers: int | None = None):
@@ -101,96 +210,85 @@ class SpatialFilter:
         if kernel.ndim != 2 or kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
             raise ValueError("kernel must be 2-D with odd sides")
         self.shape = (int(shape[0]), int(shape[1]))
-        self.kernel = kernel
         self.workers = FFT_WORKERS if workers is None else int(workers)
         self._ry, self._rx = kernel.shape[0] // 2, kernel.shape[1] // 2
-        ph = self.shape[0] + 2 * self._ry
-        pw = self.shape[1] + 2 * self._rx
-        self._fshape = (sfft.next_fast_len(ph, real=True), sfft.next_fast_len(pw, real=True))
-        # Convolving with the flipped kernel == correlating with the kernel.
+        self._fshape = (sfft.next_fast_len(self.shape[0] + 2 * self._ry, real=True),
+                        sfft.next_fast_len(self.shape[1] + 2 * self._rx, real=True))
+        # convolving with the flipped kernel == correlating with the kernel
         self._kf = sfft.rfft2(kernel[::-1, ::-1].astype(np.float32), s=self._fshape)
         self._ksum = float(kernel.sum())
 
     def __call__(self, frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Filter ``frames`` (n, H, W) or (H, W); returns float32 of the same shape."""
         frames = np.asarray(frames)
         single = frames.ndim == 2
-        if single:
-            frames = frames[None]
-        if frames.shape[1:] != self.shape:
-            raise ValueError(f"frames of shape {frames.shape[1:]} given, filter built for {self.shape}")
+        src = frames[None] if single else frames
+        if src.shape[1:] != self.shape:
+            raise ValueError(f"frames of shape {src.shape[1:]} given, filter built for {self.shape}")
         if out is None:
             out = np.empty(frames.shape, dtype=np.float32)
+        dst = out[None] if single else out
         ry, rx = self._ry, self._rx
         H, W = self.shape
-        for s in range(0, frames.shape[0], _BATCH):
-            blk = frames[s : s + _BATCH].astype(np.float32)
+        for s in range(0, src.shape[0], _BATCH):
+            blk = src[s : s + _BATCH].astype(np.float32)
             mean = blk.mean(axis=(1, 2), dtype=np.float64, keepdims=True)
-            blk -= mean.astype(np.float32)
+            blk -= mean.astype(np.float32)  # less float32 round-off; added back below
             pad = np.pad(blk, ((0, 0), (ry, ry), (rx, rx)), mode="edge")
             spec = sfft.rfft2(pad, s=self._fshape, workers=self.workers, overwrite_x=True)
             spec *= self._kf
             full = sfft.irfft2(spec, s=self._fshape, workers=self.workers, overwrite_x=True)
-            out[s : s + _BATCH] = full[:, 2 * ry : 2 * ry + H, 2 * rx : 2 * rx + W]
-            if abs(self._ksum) > 1e-9:  # a kernel that does not ignore the mean
-                out[s : s + _BATCH] += (mean * self._ksum).astype(np.float32)
-        return out[0] if single else out
+            dst[s : s + _BATCH] = full[:, 2 * ry : 2 * ry + H, 2 * rx : 2 * rx + W]
+            dst[s : s + _BATCH] += (mean * self._ksum).astype(np.float32)
+        return out
 
 
 def spatial_filter(frames: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Correlate every frame with ``kernel``, replicating the border.
 
     Same result as ``scipy.ndimage.correlate(frame, kernel, mode='nearest')``
-    frame by frame (up to float32 round-off), computed by FFT.
+    frame by frame (up to float32 round-off), computed by FFT. For the
+    centred Gaussian kernel :class:`CenteredGaussianFilter` is faster.
 
     Parameters
     ----------
     frames : ndarray (n, H, W) or (H, W)
         Frames, any real dtype.
-    kernel : ndarray (k, k)
+    kernel : ndarray (k, l)
         Odd-sized kernel, e.g. ``centered_gaussian_kernel(gSig)``.
 
     Returns
     -------
     ndarray float32, same shape as ``frames``.
-
-    Notes
-    -----
-    For many chunks of one movie build a :class:`SpatialFilter` once instead.
-    Each frame's mean is taken out before the FFT (less float32 round-off)
-    and its filtered value ``mean * kernel.sum()`` added back, which is ~0
-    for the centred kernel.
     """
     frames = np.asarray(frames)
     return SpatialFilter(frames.shape[-2:], kernel)(frames)
 
 
 def _as_float32(frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    frames = np.asarray(frames)
     if out is None:
-        return frames.astype(np.float32)
+        return np.asarray(frames, dtype=np.float32)
     out[...] = frames
     return out
 
 
-def make_spatial_filter(shape, gSig: float, enabled: bool = True):
+def make_spatial_filter(shape, gSig: float, enabled: bool = True, gSiz: int | None = None):
     """The per-chunk filter of the summary passes, for reuse elsewhere.
 
     Parameters
     ----------
     shape : (int, int)
-        Frame shape (H, W).
+        Frame shape (H, W) (kept for symmetry with :class:`SpatialFilter`).
     gSig : float
         Width of the centred Gaussian kernel.
     enabled : bool
         ``False`` gives a function that only converts to float32.
+    gSiz : int, optional
+        Kernel size (default :func:`default_gSiz`).
 
     Returns
     -------
     callable ``f(frames, out=None) -> float32``
-        Accepts (n, H, W) chunks or single (H, W) frames; a
-        :class:`SpatialFilter` with :func:`centered_gaussian_kernel` when
-        enabled.
+        Accepts (n, H, W) chunks or single (H, W) frames.
 
     Examples
     --------
@@ -200,4 +298,4 @@ def make_spatial_filter(shape, gSig: float, enabled: bool = True):
     """
     if not enabled:
         return _as_float32
-    return SpatialFilter(shape, centered_gaussian_kernel(gSig))
+    return CenteredGaussianFilter(gSig, gSiz)

@@ -837,23 +837,27 @@ def deconvolve(y, p=1, g=None, sn=None, s_min=0.0, optimize_b=True,
     b_lo, b_hi = float(y.min()) - ptp - 10.0 * sn, float(y.max())
     state = {"b": _baseline_init(y, sn) if optimize_b else b_fixed, "b0": None}
 
-    def b_root(lam_, s_min_):
-        def mean_res(bv):
-            c_, _ = solve(y - bv, lam_, s_min_)
-            return float(np.mean(y - bv - c_))
-        return _root_decreasing(mean_res, state["b"], b_lo, b_hi,
-                                1e-10 * scale, 1e-8 * scale)
+    last = {}
 
-    def fit_b(lam_):
+    def b_root(lam_, s_min_, ftol):
+        def mean_res(bv):
+            c_, s_ = solve(y - bv, lam_, s_min_)
+            last.update(key=(bv, lam_, s_min_), c=c_, s=s_)
+            return float(np.mean(y - bv - c_))
+        return _root_decreasing(mean_res, state["b"], b_lo, b_hi, 1e-10 * scale, ftol)
+
+    def fit_b(lam_, ftol=1e-8 * scale):
         """Baseline for this lam (updates state['b']); returns (b, c, s)."""
         if optimize_b and (lam_ > 0 or s_min > 0):
-            state["b"] = b_root(lam_, s_min)
+            state["b"] = b_root(lam_, s_min, ftol)
         elif optimize_b:
             # lam = 0 and no minimum spike size: c would absorb any offset;
             # take b from the hard-threshold fit with 3 sigma spikes instead
             if state["b0"] is None:
-                state["b0"] = b_root(0.0, 3.0 * sn / hmax) if sn > 0 else state["b"]
+                state["b0"] = b_root(0.0, 3.0 * sn / hmax, ftol) if sn > 0 else state["b"]
             state["b"] = state["b0"]
+        if last.get("key") == (state["b"], lam_, s_min):
+            return state["b"], last["c"], last["s"]
         c_, s_ = solve(y - state["b"], lam_, s_min)
         return state["b"], c_, s_
 
@@ -863,7 +867,7 @@ def deconvolve(y, p=1, g=None, sn=None, s_min=0.0, optimize_b=True,
         lam_max = max(float(np.max(_kt(base, g1, g2))), 0.0)
         if lam_max > 0.0 and target > 0.0 and float(np.sum(base ** 2)) > target:
             def slack(u):
-                bv, c_, _ = fit_b(float(np.exp(u)))
+                bv, c_, _ = fit_b(float(np.exp(u)), 1e-4 * scale)
                 return target - float(np.sum((y - bv - c_) ** 2))
 
             # first guess: lam at which the kernel-filtered noise, of std

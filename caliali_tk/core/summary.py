@@ -71,41 +71,48 @@ class SummaryImages:
 
 @njit(nogil=True, cache=True)
 def _accumulate(frames, base, thr, sx, sxx, sr, sd, sdr, sdl, mx):  # pragma: no cover - numba
-    """Add a chunk of filtered frames to the running sums (see module doc)."""
+    """Add a chunk of filtered frames to the running sums (see module doc).
+
+    Rows are taken in blocks of ``_ROW_BLOCK`` whose sums stay in cache while
+    every frame of the chunk streams past; a zero sample adds nothing.
+    """
     n, H, W = frames.shape
     cur = np.empty(W)
     nxt = np.empty(W)
     for r0 in range(0, H, _ROW_BLOCK):
         r1 = min(r0 + _ROW_BLOCK, H)
         for t in range(n):
+            f, b, th, mxr = frames[t, r0], base[r0], thr[r0], mx[r0]
             for j in range(W):
-                x = np.float64(frames[t, r0, j]) - base[r0, j]
-                if x > mx[r0, j]:
-                    mx[r0, j] = x
-                cur[j] = x if x >= thr[r0, j] else 0.0
+                x = np.float64(f[j]) - b[j]
+                mxr[j] = max(mxr[j], x)
+                cur[j] = x if x >= th[j] else 0.0
             for i in range(r0, r1):
                 down = i + 1 < H
                 if down:
+                    f, b, th, mxr = frames[t, i + 1], base[i + 1], thr[i + 1], mx[i + 1]
                     own = i + 1 < r1  # row i+1 belongs to this block: track its max
                     for j in range(W):
-                        x = np.float64(frames[t, i + 1, j]) - base[i + 1, j]
-                        if own and x > mx[i + 1, j]:
-                            mx[i + 1, j] = x
-                        nxt[j] = x if x >= thr[i + 1, j] else 0.0
+                        x = np.float64(f[j]) - b[j]
+                        if own:
+                            mxr[j] = max(mxr[j], x)
+                        nxt[j] = x if x >= th[j] else 0.0
+                a_x, a_xx, a_r = sx[i], sxx[i], sr[i]
+                a_d, a_dr, a_dl = sd[i], sdr[i], sdl[i]
                 for j in range(W):
                     z = cur[j]
                     if z == 0.0:
                         continue
-                    sx[i, j] += z
-                    sxx[i, j] += z * z
+                    a_x[j] += z
+                    a_xx[j] += z * z
                     if j + 1 < W:
-                        sr[i, j] += z * cur[j + 1]
+                        a_r[j] += z * cur[j + 1]
                     if down:
-                        sd[i, j] += z * nxt[j]
+                        a_d[j] += z * nxt[j]
                         if j + 1 < W:
-                            sdr[i, j] += z * nxt[j + 1]
+                            a_dr[j] += z * nxt[j + 1]
                         if j > 0:
-                            sdl[i, j] += z * nxt[j - 1]
+                            a_dl[j] += z * nxt[j - 1]
                 cur, nxt = nxt, cur
 
 

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from caliali_tk.gui import dialogs
 from caliali_tk.gui.export import export_paths, write_traces_csv
 from caliali_tk.gui.results_plot import ResultsPlot, neuron_at
-from caliali_tk.gui.widgets import StatusLine, fit_window
+from caliali_tk.gui.widgets import StatusLine, fit_window, forget_idle_draw
 
 __all__ = ["ResultsWindow", "frame_rate"]
 
@@ -173,4 +173,5 @@ class ResultsWindow(tk.Toplevel):
         """Destroy the window."""
         if self.alive:
             self.alive = False
+            forget_idle_draw(self.canvas)
             self.destroy()

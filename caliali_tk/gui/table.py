@@ -16,6 +16,9 @@ from caliali_tk.gui.model import COLUMNS, EDITABLE
 
 __all__ = ["ParamTable", "CellEditor"]
 
+STRETCH = ("file", "status")   # columns that take up (or give back) the spare width
+MIN_STRETCH = 110
+
 
 class CellEditor(ttk.Entry):
     """An entry placed over one cell; commits once, on Return or focus-out."""
@@ -85,7 +88,7 @@ class ParamTable(ttk.Frame):
             anchor = "w" if c.key in ("file", "status") else "center"
             self.tree.heading(c.key, text=c.title, anchor=anchor)
             self.tree.column(c.key, width=c.width, minwidth=50, anchor=anchor,
-                             stretch=c.key in ("file", "status"))
+                             stretch=c.key in STRETCH)
         bar = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=bar.set)
         self.tree.grid(row=0, column=0, sticky="nsew")
@@ -101,8 +104,18 @@ class ParamTable(ttk.Frame):
         t.bind("<ButtonRelease-1>", self._click)
         t.bind("<Return>", self._return_key)
         t.bind("<F2>", self._f2_key)
+        t.bind("<Configure>", self._fit_columns, add="+")
         for seq in ("<ButtonPress-1>", "<MouseWheel>", "<Button-4>", "<Button-5>"):
             t.bind(seq, self._end_edit, add="+")
+
+    def _fit_columns(self, event) -> None:
+        """Share the width left by the number columns between File and Status."""
+        fixed = sum(c.width for c in COLUMNS if c.key not in STRETCH)
+        spare = max(event.width - fixed - 4, 0)
+        total = sum(c.width for c in COLUMNS if c.key in STRETCH)
+        for c in COLUMNS:
+            if c.key in STRETCH:
+                self.tree.column(c.key, width=max(MIN_STRETCH, int(spare * c.width / total)))
 
     # -- rows ------------------------------------------------------------------
     def insert(self, iid: str, cells: dict) -> None:

@@ -28,7 +28,7 @@ from caliali_tk.pipeline import compute_summary
 from caliali_tk.gui import dialogs
 from caliali_tk.gui.runner import ThrottledProgress, Worker
 from caliali_tk.gui.threshold_plot import ThresholdPlot
-from caliali_tk.gui.widgets import ProgressPanel, StatusLine, fit_window
+from caliali_tk.gui.widgets import ProgressPanel, StatusLine, fit_window, forget_idle_draw
 
 __all__ = ["ThresholdWindow", "ThresholdChoice", "SPINS"]
 
@@ -316,5 +316,6 @@ class ThresholdWindow(tk.Toplevel):
         if self._gsig_after is not None:
             self.after_cancel(self._gsig_after)
         self.lasso.disconnect_events()
+        forget_idle_draw(self.canvas)
         self.on_close()
         self.destroy()

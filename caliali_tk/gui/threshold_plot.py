@@ -4,7 +4,7 @@ PNR, correlation (Cn) and their product side by side with a shared zoom;
 red dots on PNR = local maxima passing the PNR threshold, red dots on Cn =
 maxima passing the Corr threshold, magenta dots on the product = the seeds
 (both, inside the mask). The images are drawn once per gSig; a threshold
-change only moves the dots (``set_offsets``) and redraws by blitting: the
+change only moves the dots (``set_data``) and redraws by blitting: the
 dots and titles are animated artists drawn over a cached copy of the rest of
 the figure, so a 600 x 600 image redraws in a few tens of milliseconds.
 """

@@ -11,7 +11,8 @@ import tkinter as tk
 import tkinter.font as tkfont
 from tkinter import ttk
 
-__all__ = ["setup_style", "fit_window", "LogPane", "StatusLine", "ProgressPanel"]
+__all__ = ["setup_style", "fit_window", "forget_idle_draw", "LogPane", "StatusLine",
+           "ProgressPanel"]
 
 ERROR_COLOUR = "#b00020"
 UI_POINTS = 10
@@ -39,6 +40,21 @@ def fit_window(win: tk.Misc, width: int, height: int, x: int = 0, y: int = 0) ->
     w, h = min(width, sw), min(height, sh - 40)
     x, y = min(x, max(0, sw - w)), min(y, max(0, sh - h))
     win.geometry(f"{w}x{h}+{x}+{y}")
+
+
+def forget_idle_draw(canvas) -> None:
+    """Cancel a matplotlib canvas's pending ``draw_idle`` before its window is destroyed.
+
+    Otherwise Tk runs it after the widget's Tcl commands are gone and prints
+    'invalid command name ...idle_draw' on stderr.
+    """
+    pending = getattr(canvas, "_idle_draw_id", None)
+    if pending:
+        try:
+            canvas.get_tk_widget().after_cancel(pending)
+        except Exception:  # already run or the widget is gone
+            pass
+        canvas._idle_draw_id = None
 
 
 class LogPane(ttk.Frame):

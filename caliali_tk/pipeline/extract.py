@@ -34,7 +34,7 @@ from caliali_tk.pipeline.background import block_mean_operator, fit_background
 from caliali_tk.pipeline.common import Stage, check
 from caliali_tk.pipeline.summary import compute_summary, seeds_for
 
-CONVERGED = 0.995  # stop when every trace's cosine with the last round's exceeds this
+CONVERGED = 0.99  # stop when 95% of the traces have this cosine with the last round's
 
 
 def extract(video_path, params: FileParams | None = None, progress=None, cancel=None,
@@ -239,12 +239,17 @@ class _Run:
 
 
 def _converged(C_prev, C, traces) -> bool:
-    """Traces barely changed since the last round (same components)."""
+    """Traces barely changed since the last round (same components).
+
+    A few traces of dim neurons keep moving a little for many rounds while
+    their footprints no longer change; waiting for every last one would
+    double the run time for no visible change, so 95% is the bar.
+    """
     if C_prev.shape != C.shape:
         return False
     num = (C_prev * C).sum(axis=1)
     den = np.linalg.norm(C_prev, axis=1) * np.linalg.norm(C, axis=1) + 1e-12
-    return bool(np.all(num / den > CONVERGED))
+    return bool(np.percentile(num / den, 5) > CONVERGED)
 
 
 def _result(A, traces, b0, summary, params, video_path, frames_per_session,

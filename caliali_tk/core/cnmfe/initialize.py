@@ -21,7 +21,8 @@ from scipy import ndimage, sparse
 SUPPORT_CORR = 0.3  # a pixel joins the footprint above this correlation
 CORE_CORR = 0.7  # pixels averaged into the seed's trace
 BACKGROUND_CORR = 0.1  # pixels below this in the box give the local background
-MIN_SEED_SNR = 5.0  # the seed's trace must rise this many noise sd above baseline
+MIN_SEED_SNR = 3.0  # the seed's trace must rise this many noise sd above baseline
+EXPLAINED = 0.5  # a seed whose peak the earlier neurons took this share of is done
 
 
 @dataclass
@@ -75,12 +76,14 @@ def greedy_init(Yr: np.ndarray, Yf: np.ndarray, seeds: np.ndarray, gSiz: int,
     T, H, W = Yr.shape
     sn = robust_noise(Yf)
     Yr -= np.median(Yr, axis=0)[None]
+    seeds = np.asarray(seeds, int).reshape(-1, 2)
+    peak0 = Yf[:, seeds[:, 0], seeds[:, 1]].max(axis=0) if len(seeds) else []
     cols, vals, traces, used = [], [], [], []
-    for r, c in np.asarray(seeds, int).reshape(-1, 2):
+    for (r, c), p0 in zip(seeds, peak0):
         if cancel is not None and cancel.is_set():
             break
-        y = Yf[:, r, c]
-        if y.max() < MIN_SEED_SNR * sn[r, c]:
+        peak = Yf[:, r, c].max()
+        if peak < MIN_SEED_SNR * sn[r, c] or peak < (1 - EXPLAINED) * p0:
             continue
         found = _one_neuron(Yr, Yf, r, c, gSiz, min_pixels)
         if found is None:

@@ -1,0 +1,194 @@
+"""The Get window: spinboxes, gSig recompute, lasso mask, Ok! / Cancel, redraw speed."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from caliali_tk.core.mask import mask_from_polygons
+from caliali_tk.core.seeds import SeedFinder
+from caliali_tk.core.summary import SummaryImages
+from caliali_tk.io.params import FileParams, sidecar_path
+from gui_helpers import canvas_xy, cell_centre, click, drag, press_key, pump, settle, type_text
+
+pytestmark = pytest.mark.gui
+
+
+def open_get(app, iid, timeout=30):
+    """Click the row's Get cell and wait for the images and dots."""
+    tree = app.table.tree
+    click(tree, *cell_centre(tree, iid, "get"))
+    win = app.threshold_windows[iid]
+    assert pump(app.root, lambda: win.seeds is not None, timeout), "summary images not shown"
+    settle(app.root, 0.1)
+    return win
+
+
+def set_spin(win, key, text):
+    """Type a value into a spinbox and press Return."""
+    spin = win.spins[key]
+    spin.focus_force()
+    spin.selection_range(0, "end")
+    spin.icursor("end")
+    type_text(spin, text)
+    press_key(spin, "Return")
+
+
+def expected_count(win, mask=None):
+    p = win.params
+    return SeedFinder(win.summary.Cn, win.summary.PNR, win.summary.gSig).find(
+        p.min_corr, p.min_pnr, mask).count
+
+
+def lasso(win, points_xy):
+    """Draw a closed lasso through image points with real pointer events."""
+    widget = win.canvas.get_tk_widget()
+    ax = win.plot.ax_cn
+    pixels = [canvas_xy(win.canvas, ax, x, y) for x, y in points_xy]
+    path = []
+    for (x0, y0), (x1, y1) in zip(pixels, pixels[1:] + pixels[:1]):
+        path += [(int(x0 + (x1 - x0) * t), int(y0 + (y1 - y0) * t))
+                 for t in np.linspace(0, 1, 8, endpoint=False)]
+    drag(widget, path + [pixels[0]])
+
+
+def test_get_thresholds_lasso_ok_done(app, small_video):
+    (iid,) = app.add_files([small_video])
+    win = open_get(app, iid)
+    assert win.seeds.count == expected_count(win) > 0
+    assert f"{win.seeds.count} seeds" in win.plot.ax_prod.get_title()
+
+    win.spins["pnr"].event_generate("<<Increment>>")    # the spinbox's up arrow
+    settle(app.root)
+    assert win.params.min_pnr == 8.5 and win.spin_vars["pnr"].get() == "8.5"
+    set_spin(win, "corr", "0.6")
+    assert win.params.min_corr == 0.6
+    before = win.seeds.count
+    assert before == expected_count(win)
+    assert len(win.plot.dots[2].get_xdata()) == before
+
+    # exclude the left half of the field of view with the lasso on the correlation image
+    H, W = win.summary.Cn.shape
+    win.mode.set("exclude")
+    lasso(win, [(0, 0), (W / 2, 0), (W / 2, H - 1), (0, H - 1)])
+    settle(app.root)
+    assert len(win.polygons) == 1 and win.polygons[0]["mode"] == "exclude"
+    mask = mask_from_polygons((H, W), win.polygons)
+    assert 0.4 < (~mask).mean() < 0.6
+    assert win.seeds.count == expected_count(win, mask) < before
+    assert np.all(win.seeds.cols >= W / 2 - 1)
+    assert win.plot.shades[0].get_array()[~mask][:, 3].min() > 0   # shaded on all images
+
+    win.ok_button.invoke()
+    settle(app.root)
+    row = app.rows[iid]
+    assert iid not in app.threshold_windows
+    assert (row.params.min_pnr, row.params.min_corr) == (8.5, 0.6)
+    assert row.params.mask == win.polygons
+    assert app.table.cell(iid, "seeds") == str(win.seeds.count)
+    assert app.table.cell(iid, "pnr") == "8.5" and app.table.cell(iid, "corr") == "0.6"
+
+    app.buttons["done"].invoke()
+    saved = json.loads(sidecar_path(small_video).read_text())["params"]
+    assert saved["mask"][0]["mode"] == "exclude" and len(saved["mask"][0]["points"]) >= 3
+    assert saved["min_pnr"] == 8.5
+
+
+def test_include_polygons_and_clear_mask(app, small_video):
+    (iid,) = app.add_files([small_video])
+    win = open_get(app, iid)
+    full = win.seeds.count
+    H, W = win.summary.Cn.shape
+    win.mode.set("include")
+    lasso(win, [(5, 5), (25, 5), (25, 25), (5, 25)])
+    lasso(win, [(35, 35), (58, 35), (58, 58), (35, 58)])
+    assert len(win.polygons) == 2
+    mask = mask_from_polygons((H, W), win.polygons)
+    assert win.seeds.count == expected_count(win, mask) <= full
+    win.clear_mask()
+    assert win.polygons == [] and win.seeds.count == full
+
+
+def test_gsig_change_recomputes_images_then_dots(app, small_video):
+    (iid,) = app.add_files([small_video])
+    win = open_get(app, iid)
+    old_cn = win.summary.Cn
+    set_spin(win, "gsig", "3.5")
+    assert str(win.ok_button.cget("state")) == "disabled"       # until the images are back
+    assert pump(app.root, lambda: win.summary.gSig == 3.5
+                and str(win.ok_button.cget("state")) == "normal", 30)
+    assert not np.array_equal(old_cn, win.summary.Cn)
+    assert win.seeds.count == expected_count(win)
+    win.ok_button.invoke()
+    assert app.rows[iid].params.gSig == 3.5 and app.table.cell(iid, "gsig") == "3.5"
+
+
+def test_bad_spin_value_is_refused(app, small_video):
+    (iid,) = app.add_files([small_video])
+    win = open_get(app, iid)
+    set_spin(win, "corr", "2")
+    assert win.params.min_corr == 0.8 and win.spin_vars["corr"].get() == "0.8"
+    assert "Corr" in win.status.message and "0 to 1" in win.status.message
+    set_spin(win, "gsig", "x")
+    assert win.params.gSig == 2.5
+
+
+def test_cancel_leaves_the_row_unchanged(app, small_video):
+    (iid,) = app.add_files([small_video])
+    before = app.rows[iid].params
+    win = open_get(app, iid)
+    set_spin(win, "pnr", "3")
+    win.mode.set("exclude")
+    lasso(win, [(5, 5), (30, 5), (30, 30)])
+    win.cancel_button.invoke()
+    settle(app.root)
+    assert app.rows[iid].params == before and app.table.cell(iid, "pnr") == "8"
+    assert not app.rows[iid].dirty and iid not in app.threshold_windows
+
+
+def synthetic_row(size=600):
+    """A FileRow whose summary images (size x size) are already computed."""
+    from caliali_tk.gui.model import FileRow
+    rng = np.random.default_rng(0)
+    Cn = ndimage.gaussian_filter(rng.random((size, size)), 2)
+    Cn = ((Cn - Cn.min()) / np.ptp(Cn)).astype(np.float32)
+    PNR = (ndimage.gaussian_filter(rng.random((size, size)), 2) * 40).astype(np.float32)
+    summary = SummaryImages(Cn=Cn, PNR=PNR, sn=np.ones_like(Cn), baseline=np.zeros_like(Cn),
+                            gSig=2.5, spatial_filter=True, n_frames=100)
+    return FileRow(path=Path("synthetic.h5"), params=FileParams(min_corr=0.5, min_pnr=20),
+                   shape=(100, size, size), summary=summary,
+                   finder=SeedFinder(Cn, PNR, 2.5))
+
+
+def test_threshold_redraw_of_600x600_is_fast(display, dialog_log):
+    """A threshold change on a 600 x 600 image redraws (blit) within 100 ms."""
+    import tkinter as tk
+    from caliali_tk.gui.threshold import ThresholdWindow
+    from caliali_tk.gui.widgets import setup_style
+    root = tk.Tk()
+    try:
+        setup_style(root)
+        win = ThresholdWindow(root, synthetic_row(), on_ok=lambda c: None,
+                              on_close=lambda: None, log=lambda *a: None)
+        settle(root, 0.3)
+        win.canvas.draw()
+        times, counts = [], []
+        for i in range(12):
+            t0 = time.perf_counter()
+            win.spins["pnr"].event_generate("<<Increment>>" if i % 2 == 0 else "<<Decrement>>")
+            root.update_idletasks()                           # the redraw is done here
+            times.append(time.perf_counter() - t0)
+            counts.append(win.seeds.count)
+        print(f"600x600 threshold redraw: median {statistics.median(times) * 1e3:.1f} ms, "
+              f"max {max(times) * 1e3:.1f} ms")
+        assert len(set(counts)) == 2                          # the dots really changed
+        assert statistics.median(times) < 0.100
+        win.close()
+    finally:
+        root.destroy()
