@@ -1,6 +1,7 @@
 """The command line: verbs, one-line errors, exit codes, cancellation."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -62,6 +63,18 @@ def test_info(movie, capsys):
     assert "(T, H, W) = (300, 64, 64)" in out
     assert "/Object" in out and "uint16" in out
     assert "none saved" in out
+
+
+def test_info_and_flags_with_sidecar(movie, tmp_path, capsys):
+    from caliali_tk.io.params import FileParams, save_params
+    copy = tmp_path / "copy.h5"
+    shutil.copy(movie[0], copy)
+    save_params(copy, FileParams(min_corr=0.7, min_pnr=6.5, gSig=3.0))
+    assert cli.main(["info", str(copy)]) == 0
+    assert "copy.h5.caliali.json: min_corr=0.7 min_pnr=6.5 gSig=3 " in capsys.readouterr().out
+    assert cli.main(["projections", str(copy), "--min-pnr", "9"]) == 0
+    assert "min_corr=0.7 min_pnr=9 (gSig=3," in capsys.readouterr().out
+    assert copy.with_name("copy_projections.h5").exists()
 
 
 def test_bad_file_one_line(bad_file):

@@ -23,7 +23,7 @@ from scipy import sparse
 from caliali_tk import __version__
 from caliali_tk.core.cnmfe import footprints as fp
 from caliali_tk.core.cnmfe import update
-from caliali_tk.core.cnmfe.initialize import greedy_init
+from caliali_tk.core.cnmfe.initialize import greedy_init, temporal_median
 from caliali_tk.core.cnmfe.kernels import accumulate_AtY, accumulate_YCt
 from caliali_tk.core.cnmfe.ring import ds_shape
 from caliali_tk.core.filters import make_spatial_filter, centered_gaussian_kernel
@@ -168,7 +168,7 @@ class _Run:
         p = self.params
         filt = make_spatial_filter(self.shape, p.gSig, True)
         Yf = filt(Ybin)
-        Yf -= np.median(Yf, axis=0)[None]
+        Yf -= temporal_median(Yf)[None]
         kernel = centered_gaussian_kernel(p.gSig, p.gsiz)
         init = greedy_init(Ybin, Yf, seeds, p.gsiz, kernel, p.min_pixels, self.cancel)
         return update.normalize(init.A, init.C)

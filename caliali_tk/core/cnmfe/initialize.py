@@ -34,13 +34,23 @@ class InitResult:
     seeds_used: np.ndarray  # (K, 2) row, col of the seed behind each neuron
 
 
+def temporal_median(Y: np.ndarray, max_frames: int = 400) -> np.ndarray:
+    """Per-pixel median over time, from at most ``max_frames`` evenly spaced frames.
+
+    A baseline needs no more, and a full median over a long movie costs
+    seconds.
+    """
+    step = max(1, -(-Y.shape[0] // max_frames))
+    return np.median(Y[::step], axis=0)
+
+
 def robust_noise(Y: np.ndarray) -> np.ndarray:
     """Noise sd per pixel from the samples below the temporal median.
 
     Positive transients do not inflate it, which a plain sd would.
     ``Y`` is ``(T, ...)``; returns the trailing shape.
     """
-    x = Y - np.median(Y, axis=0)
+    x = Y - temporal_median(Y)
     neg = np.minimum(x, 0.0)
     count = np.maximum((x < 0).sum(axis=0), 1)
     return np.sqrt((neg ** 2).sum(axis=0) / count).astype(np.float32) + 1e-6
@@ -75,7 +85,7 @@ def greedy_init(Yr: np.ndarray, Yf: np.ndarray, seeds: np.ndarray, gSiz: int,
     """
     T, H, W = Yr.shape
     sn = robust_noise(Yf)
-    Yr -= np.median(Yr, axis=0)[None]
+    Yr -= temporal_median(Yr)[None]
     seeds = np.asarray(seeds, int).reshape(-1, 2)
     peak0 = Yf[:, seeds[:, 0], seeds[:, 1]].max(axis=0) if len(seeds) else []
     cols, vals, traces, used = [], [], [], []
