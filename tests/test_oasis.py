@@ -142,7 +142,7 @@ lams = st.one_of(st.just(0.0), st.floats(0.0, 3.0))
 
 @st.composite
 def ar2_g(draw):
-    d = draw(st.floats(0.2, 0.99))
+    d = draw(st.floats(0.2, 0.998))
     kind = draw(st.sampled_from(["distinct", "close", "double"]))
     if kind == "distinct":
         r = draw(st.floats(0.0, 0.95)) * d
@@ -406,19 +406,22 @@ def test_deconvolve_ground_truth(g, method, kw):
         assert out.g.shape == (p,)
         assert abs(out.sn / 0.2 - 1) < 0.1
         assert np.corrcoef(out.c, c_true)[0, 1] > 0.9
-        assert spike_recall(out.s, s_true) > 0.85
-        if method != "foopsi":
-            assert abs(out.b - 1.0) < 0.1
+        # an estimated AR(2) rise is uncertain (~30 spikes here), which can
+        # shift a spike by a frame or two; within ±2 frames all are found
+        assert spike_recall(out.s, s_true) > (0.85 if p == 1 else 0.7)
+        assert spike_recall(out.s, s_true, tol=2) > 0.9
+        # foopsi's fixed small lam lets c take a little of the baseline
+        assert abs(out.b - 1.0) < (0.15 if method == "foopsi" else 0.1)
         if method == "thresholded":
-            assert spike_precision(out.s, s_true) > 0.8
+            assert spike_precision(out.s, s_true) > (0.9 if p == 1 else 0.7)
             assert np.all(out.s[out.s > 0] >= out.s_min - 1e-9)
 
 
-def test_deconvolve_true_parameters_thresholded():
-    g = [0.95]
+@pytest.mark.parametrize("g", [[0.95], [1.6, -0.63]])
+def test_deconvolve_true_parameters_thresholded(g):
     y, c_true, s_true = simulate(3000, g, snr=5, b=-2.0, seed=7)
     out = deconvolve(y, g=g, sn=0.2, s_min=-3)
-    assert out.s_min == pytest.approx(0.6)
+    assert out.s_min == pytest.approx(0.6 / impulse_response(g, 100).max())
     assert abs(out.b + 2.0) < 0.05
     assert np.corrcoef(out.c, c_true)[0, 1] > 0.95
     assert spike_recall(out.s, s_true) > 0.9

@@ -180,3 +180,27 @@ def test_empty_summary_pass_raises():
     npass.add(np.random.default_rng(0).random((64, 5, 5)), 0)
     with pytest.raises(RuntimeError):
         SummaryPass(npass.finish()).finish()
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 70), seed=st.integers(0, 2**16), ties=st.booleans())
+def test_numba_temporal_median_is_numpys(n, seed, ties):
+    from caliali_tk.core.noise import _temporal_median
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 5, 7)).astype(np.float32)
+    if ties:
+        x = np.round(x * 2).astype(np.float32)
+    out = np.empty((5, 7), np.float32)
+    _temporal_median(x, out)
+    assert np.allclose(out, np.median(x, axis=0), rtol=0, atol=1e-6)
+
+
+def test_transposed_movie_gives_transposed_images_and_uint16_is_fine():
+    """Callers may feed frames in the file's stored layout (and dtype)."""
+    Y = np.clip(_MOVIE, 0, None).round().astype(np.uint16)
+    a = summary_images(Y, 2.5, chunk_frames=64)
+    b = summary_images(np.ascontiguousarray(Y.transpose(0, 2, 1)), 2.5, chunk_frames=64)
+    c = summary_images(Y.astype(np.float32), 2.5, chunk_frames=64)
+    for name in ("Cn", "PNR", "sn", "baseline"):
+        assert np.allclose(getattr(a, name), getattr(b, name).T, rtol=1e-5, atol=1e-5), name
+        assert np.array_equal(getattr(a, name), getattr(c, name)), name

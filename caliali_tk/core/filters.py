@@ -81,7 +81,7 @@ def centered_gaussian_kernel(gSig: float, gSiz: int | None = None) -> np.ndarray
     Examples
     --------
     >>> k = centered_gaussian_kernel(2.5)
-    >>> k.shape, abs(k.sum()) < 1e-12
+    >>> k.shape, bool(abs(k.sum()) < 1e-12)
     ((11, 11), True)
     """
     g, _, m, keep = _parts(gSig, gSiz)

@@ -77,7 +77,7 @@ def polygon_mask(shape, points) -> np.ndarray:
 
     Examples
     --------
-    >>> polygon_mask((4, 4), [[1, 1], [2, 1], [2, 2], [1, 2]]).sum()
+    >>> int(polygon_mask((4, 4), [[1, 1], [2, 1], [2, 2], [1, 2]]).sum())
     4
     """
     H, W = int(shape[0]), int(shape[1])

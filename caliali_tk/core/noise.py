@@ -359,7 +359,7 @@ class NoisePass:
 
     def finish(self) -> NoiseResult:
         """σ and baseline from the frames seen so far."""
-        if self._n_seg == 0:
+        if self._n_seg == 0 or not self._base_seen.any():
             raise RuntimeError("NoisePass.finish: no complete segment was added; "
                                "feed the frames of NoisePass.plan first")
         sn = np.sqrt(self._power / self._n_seg).astype(np.float32)

@@ -17,6 +17,11 @@ The second pass keeps only running sums in float64 — Σz, Σz² and Σz·z' fo
 the 4 neighbour directions right, down, down-right, down-left — and the
 running max of x, so memory is O(H·W) beyond the caller's chunk and the
 result does not depend on chunking or frame order.
+
+Frames may be any real dtype (raw uint16 chunks are fine: the filter reads
+them directly). The images are transposition-equivariant (symmetric kernel,
+8-neighbourhood, per-pixel σ), so a caller may feed frames in the file's
+stored layout and transpose the four final images instead of every frame.
 """
 
 from __future__ import annotations

@@ -14,17 +14,16 @@ from tkinter import ttk
 from typing import Dict, Iterable, List, Optional
 
 from caliali_tk.errors import ParamsError, UserError
-from caliali_tk.io.params import load_params, save_params, sidecar_path
-from caliali_tk.io.results import load_results, results_path
-from caliali_tk.io.video import VideoFile
+from caliali_tk.io.params import save_params, sidecar_path
+from caliali_tk.io.results import results_path
 from caliali_tk.gui import dialogs
-from caliali_tk.gui.batch import BatchRun, FileJob
-from caliali_tk.gui.model import COLUMNS, EDITABLE, VIDEO_SUFFIXES, FileRow, parse_cell
-from caliali_tk.gui.results_view import ResultsWindow
+from caliali_tk.gui.batch import BatchRun, snapshot_jobs
+from caliali_tk.gui.model import COLUMNS, EDITABLE, FileRow, open_row, parse_cell
+from caliali_tk.gui.results_view import ResultsWindows
 from caliali_tk.gui.table import ParamTable
 from caliali_tk.gui.threshold import ThresholdWindow
-from caliali_tk.gui.widgets import (LogPane, ProgressPanel, StatusLine, fit_window,
-                                    setup_style)
+from caliali_tk.gui.widgets import (ButtonBar, LogPane, ProgressPanel, StatusLine,
+                                    fit_window, setup_style)
 
 __all__ = ["MainWindow", "run"]
 
@@ -46,7 +45,7 @@ class MainWindow:
         self.rows: Dict[str, FileRow] = {}
         self.batch: Optional[BatchRun] = None
         self.threshold_windows: Dict[str, ThresholdWindow] = {}
-        self.results_windows: List[ResultsWindow] = []
+        self.results = ResultsWindows(root, say=self.say, log=self.log)
         self._next_id = 0
         self._closing = False
         setup_style(root)
@@ -91,20 +90,16 @@ class MainWindow:
         self.root.bind_all("<Control-q>", lambda e: self.on_close())
 
     def _build_toolbar(self, parent) -> ttk.Frame:
-        bar = ttk.Frame(parent)
-        self.buttons = {}
-        spec = [("load", "Load files…", self.load_dialog),
-                ("remove", "Remove", self.remove_selected),
-                ("get", "Get…", self.get_selected),
-                ("change_all", "Change all…", self.change_all_dialog),
-                ("done", "Done!", self.save_all),
-                ("run", "Run extraction", self.run_extraction),
-                ("results", "View results…", self.view_selected_results)]
-        for key, text, command in spec:
-            style = "Accent.TButton" if key in ("done", "run") else "TButton"
-            b = ttk.Button(bar, text=text, command=command, style=style)
-            b.pack(side="left", padx=(0, 6) if key != "done" else (18, 6))
-            self.buttons[key] = b
+        bar = ButtonBar(parent, [
+            ("load", "Load files…", self.load_dialog),
+            ("remove", "Remove", self.remove_selected),
+            ("get", "Get…", self.get_selected),
+            ("change_all", "Change all…", self.change_all_dialog),
+            ("done", "Done!", self.save_all),
+            ("run", "Run extraction", self.run_extraction),
+            ("results", "View results…", self.view_selected_results)],
+            accent=("done", "run"), gap_before=("done",))
+        self.buttons = bar.buttons
         return bar
 
     # -- messages -------------------------------------------------------------------
@@ -153,26 +148,20 @@ class MainWindow:
         return added
 
     def _add_one(self, path: Path) -> str:
-        path = path.expanduser().resolve()
-        if path.suffix.lower() not in VIDEO_SUFFIXES:
-            raise ParamsError(f"{path.name}: not a video file (expected .h5, .hdf5 or .mat)")
-        if any(r.path == path for r in self.rows.values()):
+        resolved = path.expanduser().resolve()
+        if any(r.path == resolved for r in self.rows.values()):
             raise ParamsError(f"{path.name}: already in the list")
-        with VideoFile(path) as vf:
-            shape = vf.shape
-        params, warning = load_params(path)
+        row, warning = open_row(resolved)
         if warning:
             self.log(warning, "error")
         iid = f"row{self._next_id}"
         self._next_id += 1
-        row = FileRow(path=path, params=params, shape=shape)
-        if results_path(path).exists():
-            row.status = "results on disk"
         self.rows[iid] = row
         self.table.insert(iid, row.cells())
-        self.log(f"Loaded {path.name}: {shape[0]} frames of {shape[1]} x {shape[2]} pixels"
-                 + (" (parameters from its sidecar)" if sidecar_path(path).exists()
-                    and not warning else ""))
+        T, H, W = row.shape
+        from_sidecar = sidecar_path(row.path).exists() and not warning
+        self.log(f"Loaded {row.name}: {T} frames of {H} x {W} pixels"
+                 + (" (parameters from its sidecar)" if from_sidecar else ""))
         return iid
 
     def load_dialog(self) -> None:
@@ -309,7 +298,7 @@ class MainWindow:
                  f"gSig {choice.params.gSig:g}, {n_poly} mask polygon(s): {choice.seeds} seeds")
 
     # -- extraction --------------------------------------------------------------------
-    def run_extraction(self, extract_fn=None) -> Optional[BatchRun]:
+    def run_extraction(self) -> Optional[BatchRun]:
         """Extract the selected files (or all), one after another, in a worker thread."""
         if self.batch is not None and self.batch.running:
             self.say("An extraction is already running.", error=True)
@@ -318,15 +307,8 @@ class MainWindow:
         if not iids:
             self.say("Load files first.", error=True)
             return None
-        jobs = [FileJob(iid, self.rows[iid].path, self.rows[iid].params) for iid in iids]
-        for fj in jobs:  # the sidecar then matches the results
-            try:
-                save_params(fj.path, fj.params)
-                self.rows[fj.iid].dirty = False
-            except (UserError, OSError) as exc:
-                self.log(f"{fj.path.name}: parameters not saved ({exc})", "error")
-        kwargs = {} if extract_fn is None else {"extract_fn": extract_fn}
-        self.batch = BatchRun(self.root, jobs, self, **kwargs).start()
+        jobs = snapshot_jobs({i: self.rows[i] for i in iids}, self.log)
+        self.batch = BatchRun(self.root, jobs, self).start()
         self.buttons["run"].configure(state="disabled")
         self.status.show(f"Extracting {len(jobs)} file(s)…")
         return self.batch
@@ -339,7 +321,7 @@ class MainWindow:
     def batch_file_done(self, iid: str, result, out_path: Path) -> None:
         """A file finished: open its results when it was the only file."""
         if self.batch is not None and len(self.batch.jobs) == 1 and not self._closing:
-            self.open_results(out_path, result)
+            self.results.open(out_path, result)
 
     def batch_finished(self, run: BatchRun) -> None:
         """The worker has ended."""
@@ -352,31 +334,15 @@ class MainWindow:
             self.root.destroy()
 
     # -- results -------------------------------------------------------------------------
-    def open_results(self, path, result=None) -> Optional[ResultsWindow]:
-        """Open a results window on a ``*_cnmfe.h5`` file (or an in-memory Result)."""
-        path = Path(path)
-        try:
-            result = result if result is not None else load_results(path)
-        except UserError as exc:
-            self.say(str(exc), error=True)
-            dialogs.error(self.root, "Cannot open results", str(exc))
-            return None
-        win = ResultsWindow(self.root, result, path, log=self.log)
-        self.results_windows = [w for w in self.results_windows if w.alive] + [win]
-        self.log(f"Showing {path.name}: {result.K} neurons")
-        return win
-
     def open_results_dialog(self) -> None:
-        """Ask for a results file and show it."""
-        name = dialogs.ask_open_results(self.root, self._last_folder())
-        if name:
-            self.open_results(name)
+        """Ask for a ``*_cnmfe.h5`` file and show it."""
+        self.results.ask_and_open(self._last_folder())
 
     def open_row_results(self, iid: str) -> None:
         """Show the results of a row's video, if it has any."""
         out = results_path(self.rows[iid].path)
         if out.exists():
-            self.open_results(out)
+            self.results.open(out)
         else:
             self.say(f"{self.rows[iid].name}: no results yet; run the extraction first.", True)
 
@@ -415,9 +381,7 @@ class MainWindow:
     def _close_children(self) -> None:
         for win in list(self.threshold_windows.values()):
             win.close()
-        for win in self.results_windows:
-            if win.alive:
-                win.close()
+        self.results.close_all()
 
     def _force_close(self) -> None:
         if self.batch is not None and not self.batch.worker.join(0.1):

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Callable, List, Optional
 
 from caliali_tk.errors import UserError
-from caliali_tk.io.params import FileParams
+from caliali_tk.io.params import FileParams, save_params
 from caliali_tk.io.results import results_path
 from caliali_tk.pipeline import Cancelled, extract
 from caliali_tk.gui.runner import Eta, ThrottledProgress, Worker, format_seconds, one_line
 
-__all__ = ["FileJob", "batch_job", "BatchRun"]
+__all__ = ["FileJob", "snapshot_jobs", "batch_job", "BatchRun"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,24 @@ class FileJob:
     iid: str
     path: Path
     params: FileParams
+
+
+def snapshot_jobs(rows: dict, log: Callable) -> List[FileJob]:
+    """Jobs for rows (iid -> FileRow), saving each row's sidecar first.
+
+    The parameters are copied now, so edits during the run do not change it,
+    and the sidecar matches the results file. A sidecar that cannot be
+    written is logged, not fatal.
+    """
+    jobs = []
+    for iid, row in rows.items():
+        jobs.append(FileJob(iid, row.path, row.params))
+        try:
+            save_params(row.path, row.params)
+            row.dirty = False
+        except (UserError, OSError) as exc:
+            log(f"{row.name}: parameters not saved ({exc})", "error")
+    return jobs
 
 
 def batch_job(jobs: List[FileJob], extract_fn: Callable = extract) -> Callable:

@@ -15,10 +15,12 @@ from typing import Optional
 
 from caliali_tk.core.mask import mask_from_polygons
 from caliali_tk.errors import ParamsError
-from caliali_tk.io.params import FileParams
+from caliali_tk.io.params import FileParams, load_params
+from caliali_tk.io.results import results_path
+from caliali_tk.io.video import VideoFile
 
-__all__ = ["Column", "COLUMNS", "EDITABLE", "FileRow", "parse_cell", "fmt_number",
-           "VIDEO_SUFFIXES"]
+__all__ = ["Column", "COLUMNS", "EDITABLE", "FileRow", "open_row", "parse_cell",
+           "fmt_number", "VIDEO_SUFFIXES"]
 
 #: File name endings the loader accepts.
 VIDEO_SUFFIXES = (".h5", ".hdf5", ".mat")
@@ -54,7 +56,7 @@ COLUMNS = (
     Column("pnr", "PNR", 70, "min_pnr", "a number >= 0"),
     Column("corr", "Corr", 70, "min_corr", "a number from 0 to 1"),
     Column("gsig", "gSig", 70, "gSig", "a number from 0.5 to 15 (pixels)"),
-    Column("fps", "Frame rate", 90, "fps", "a number > 0 (frames per second)"),
+    Column("fps", "Frame rate", 104, "fps", "a number > 0 (frames per second)"),
     Column("seeds", "Seeds", 70),
     Column("status", "Status", 230),
     Column("get", "Get", 70),
@@ -184,3 +186,34 @@ class FileRow:
             self.mask_cache.clear()
             self.mask_cache[key] = mask_from_polygons(shape, self.params.mask)
         return self.mask_cache[key]
+
+
+def open_row(path) -> "tuple[FileRow, Optional[str]]":
+    """A table row for a video: its size, and its sidecar's parameters or defaults.
+
+    Parameters
+    ----------
+    path : path
+        A ``.h5`` / ``.hdf5`` / ``.mat`` video.
+
+    Returns
+    -------
+    row : FileRow
+    warning : str or None
+        One line about an unusable sidecar (defaults are used then).
+
+    Raises
+    ------
+    UserError
+        One line: not a video file name, or the file cannot be opened.
+    """
+    path = Path(path).expanduser().resolve()
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise ParamsError(f"{path.name}: not a video file (expected .h5, .hdf5 or .mat)")
+    with VideoFile(path) as vf:
+        shape = vf.shape
+    params, warning = load_params(path)
+    row = FileRow(path=path, params=params, shape=shape)
+    if results_path(path).exists():
+        row.status = "results on disk"
+    return row, warning

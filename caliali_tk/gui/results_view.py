@@ -14,12 +14,14 @@ from typing import Callable, Optional
 from matplotlib.backends.backend_tkagg import FigureCanvasTkAgg, NavigationToolbar2Tk
 from matplotlib.figure import Figure
 
+from caliali_tk.errors import UserError
+from caliali_tk.io.results import load_results
 from caliali_tk.gui import dialogs
 from caliali_tk.gui.export import export_paths, write_traces_csv
 from caliali_tk.gui.results_plot import ResultsPlot, neuron_at
 from caliali_tk.gui.widgets import StatusLine, fit_window, forget_idle_draw
 
-__all__ = ["ResultsWindow", "frame_rate"]
+__all__ = ["ResultsWindow", "ResultsWindows", "frame_rate"]
 
 
 def frame_rate(result) -> float:
@@ -175,3 +177,49 @@ class ResultsWindow(tk.Toplevel):
             self.alive = False
             forget_idle_draw(self.canvas)
             self.destroy()
+
+
+class ResultsWindows:
+    """Opens results windows (from a file or an in-memory Result) and keeps track of them.
+
+    Parameters
+    ----------
+    master : widget
+    say : callable(text, error)
+        One-line feedback in the main window.
+    log : callable(text, level)
+    """
+
+    def __init__(self, master, say: Callable, log: Callable):
+        self.master, self.say, self.log = master, say, log
+        self._windows: list = []
+
+    @property
+    def windows(self) -> list:
+        """The results windows still open."""
+        self._windows = [w for w in self._windows if w.alive]
+        return list(self._windows)
+
+    def open(self, path, result=None) -> Optional[ResultsWindow]:
+        """Show ``*_cnmfe.h5`` `path` (read unless `result` is given); None on error."""
+        path = Path(path)
+        try:
+            result = result if result is not None else load_results(path)
+        except UserError as exc:
+            self.say(str(exc), True)
+            dialogs.error(self.master, "Cannot open results", str(exc))
+            return None
+        win = ResultsWindow(self.master, result, path, log=self.log)
+        self._windows = self.windows + [win]
+        self.log(f"Showing {path.name}: {result.K} neurons")
+        return win
+
+    def ask_and_open(self, initialdir: Optional[str] = None) -> Optional[ResultsWindow]:
+        """Ask for a results file, then show it."""
+        name = dialogs.ask_open_results(self.master, initialdir)
+        return self.open(name) if name else None
+
+    def close_all(self) -> None:
+        """Close every results window."""
+        for win in self.windows:
+            win.close()

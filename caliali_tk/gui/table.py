@@ -8,7 +8,6 @@ returning a message, and the old value stays.
 
 from __future__ import annotations
 
-import tkinter as tk
 from tkinter import ttk
 from typing import Callable, Optional
 

@@ -88,7 +88,7 @@ class ThresholdWindow(tk.Toplevel):
         self._gsig_after: Optional[str] = None
         self.alive = True
         self.title(f"Get thresholds — {row.name}")
-        fit_window(self, 1260, 740, 10, 10)
+        fit_window(self, 1260, 700, 10, 10)
         self.minsize(900, 560)
         self._build()
         self.protocol("WM_DELETE_WINDOW", self.cancel)
@@ -101,7 +101,7 @@ class ThresholdWindow(tk.Toplevel):
         controls.pack(side="bottom", fill="x")
         self._build_spins(controls).pack(fill="x")
         self._build_bottom(controls).pack(fill="x", pady=(6, 0))
-        self.figure = Figure(figsize=(12.4, 4.8), dpi=100)
+        self.figure = Figure(figsize=(12.4, 5.2), dpi=100)
         self.plot = ThresholdPlot(self.figure)
         self.canvas = FigureCanvasTkAgg(self.figure, master=self)
         self.plot.attach(self.canvas)

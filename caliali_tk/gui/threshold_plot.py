@@ -81,6 +81,15 @@ class ThresholdPlot:
         self.canvas = None
         self.background = None
         self.counts = (0, 0, 0)
+        self.ax_pnr.set_title("PNR (red: maxima ≥ PNR threshold)", fontsize=11)
+        self.ax_cn.set_title("Correlation Cn (red: maxima ≥ Corr)", fontsize=11)
+        # the seed count changes with every threshold, so it is an animated text placed
+        # like a title (an animated axes title would be mis-placed by matplotlib's
+        # automatic title positioning)
+        self.seed_title = self.ax_prod.annotate(
+            "", xy=(0.5, 1.0), xycoords="axes fraction", xytext=(0, 6),
+            textcoords="offset points", ha="center", va="baseline", fontsize=12,
+            fontweight="bold", color="#8b008b")
         self.titles(None)
         for artist in self.animated():
             artist.set_animated(True)
@@ -117,10 +126,7 @@ class ThresholdPlot:
 
     def titles(self, seeds: Optional[int]) -> None:
         """Axis titles; only the product's (the seed count) changes with a threshold."""
-        self.ax_pnr.set_title("PNR (red: maxima ≥ PNR threshold)", fontsize=11)
-        self.ax_cn.set_title("Correlation Cn (red: maxima ≥ Corr)", fontsize=11)
-        self.ax_prod.set_title("PNR × Cn" if seeds is None else f"PNR × Cn: {seeds} seeds",
-                               fontsize=12, fontweight="bold", color="#8b008b")
+        self.seed_title.set_text("PNR × Cn" if seeds is None else f"PNR × Cn: {seeds} seeds")
 
     def set_mask(self, mask: Optional[np.ndarray], polygons: Sequence[dict]) -> None:
         """Shade the masked-out pixels on all three images; outline the polygons on Cn."""
@@ -143,7 +149,7 @@ class ThresholdPlot:
 
     def animated(self) -> list:
         """The artists a threshold change redraws: dots and titles."""
-        return self.dots + self.threshold_lines + [self.ax_prod.title]
+        return self.dots + self.threshold_lines + [self.seed_title]
 
     def attach(self, canvas) -> None:
         """Draw through `canvas`: keep a background copy after every full draw."""

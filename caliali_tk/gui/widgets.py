@@ -11,8 +11,8 @@ import tkinter as tk
 import tkinter.font as tkfont
 from tkinter import ttk
 
-__all__ = ["setup_style", "fit_window", "forget_idle_draw", "LogPane", "StatusLine",
-           "ProgressPanel"]
+__all__ = ["setup_style", "fit_window", "forget_idle_draw", "ButtonBar", "LogPane",
+           "StatusLine", "ProgressPanel"]
 
 ERROR_COLOUR = "#b00020"
 UI_POINTS = 10
@@ -55,6 +55,22 @@ def forget_idle_draw(canvas) -> None:
         except Exception:  # already run or the widget is gone
             pass
         canvas._idle_draw_id = None
+
+
+class ButtonBar(ttk.Frame):
+    """A row of buttons from ``(key, text, command)`` triples; ``.buttons[key]``.
+
+    Keys in `accent` get the bold style; keys in `gap_before` start a new group.
+    """
+
+    def __init__(self, parent, spec, accent=(), gap_before=()):
+        super().__init__(parent)
+        self.buttons = {}
+        for key, text, command in spec:
+            style = "Accent.TButton" if key in accent else "TButton"
+            button = ttk.Button(self, text=text, command=command, style=style)
+            button.pack(side="left", padx=(18 if key in gap_before else 0, 6))
+            self.buttons[key] = button
 
 
 class LogPane(ttk.Frame):

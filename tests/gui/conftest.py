@@ -73,6 +73,21 @@ def medium_master(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def warm_kernels(tmp_path_factory, small_master):
+    """Run one small extraction so numba's kernels are compiled / loaded.
+
+    Compiling or loading a numba kernel holds the GIL for up to a few hundred
+    milliseconds, once per process; the event-loop latency test measures the
+    steady state after that.
+    """
+    from caliali_tk.io.params import FileParams
+    from caliali_tk.pipeline import extract
+    dst = tmp_path_factory.mktemp("warm") / "warm.h5"
+    shutil.copy(small_master, dst)
+    extract(dst, FileParams(), out_path=False, use_cache=False)
+
+
 @pytest.fixture
 def small_video(tmp_path, small_master):
     """A private copy of the small movie (its sidecar and results stay in tmp_path)."""

@@ -93,14 +93,15 @@ def cell_centre(tree, iid: str, column: str):
     return x + w // 2, y + h // 2
 
 
-def canvas_xy(figure_canvas, ax, x: float, y: float):
+def canvas_xy(figure_canvas, ax, x: float, y: float, draw: bool = True):
     """Tk widget pixel of data point (x, y) on `ax`.
 
     Tk event coordinates are the figure's physical pixels (matplotlib flips
     y and already folds the display's pixel ratio into the figure's dpi), so
     this is just the data transform with y measured from the top.
     """
-    figure_canvas.draw()  # the aspect-corrected layout is only final after a draw
+    if draw:
+        figure_canvas.draw()  # the aspect-corrected layout is only final after a draw
     dx, dy = ax.transData.transform((x, y))
     return int(round(dx)), int(round(figure_canvas.figure.bbox.height - dy))
 

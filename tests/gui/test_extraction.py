@@ -42,7 +42,7 @@ def test_run_extraction_to_completion_then_view_and_export(app, small_video, dia
     assert "Finished: 1 done" in app.progress.text
 
     # a single-file run opens its results: contours, traces, arrow keys, click, CSV
-    (view,) = [w for w in app.results_windows if w.alive]
+    (view,) = app.results.windows
     settle(app.root, 0.2)
     assert view.current == 0 and view.listbox.size() == result.K
     press_key(view.canvas.get_tk_widget(), "Right")
@@ -80,7 +80,7 @@ def test_open_results_file_from_the_menu(app, small_video, dialog_log):
     extract(small_video, FileParams())
     dialog_log.answers["ask_open_results"] = str(results_path(small_video))
     app.open_results_dialog()
-    (view,) = app.results_windows
+    (view,) = app.results.windows
     assert view.result.K == load_results(results_path(small_video)).K
     assert view.title().startswith("Results — mouse1_cnmfe.h5")
 
@@ -114,7 +114,7 @@ def test_cancel_mid_run_leaves_no_results(app, medium_video, small_video, tmp_pa
     assert "1 failed" not in app.progress.text and "0 done" in app.progress.text
 
 
-def test_event_loop_stays_responsive_during_extraction(app, medium_video):
+def test_event_loop_stays_responsive_during_extraction(warm_kernels, app, medium_video):
     app.add_files([medium_video])
     app.run_extraction()
     wait_running(app)

@@ -50,7 +50,8 @@ def lasso(win, points_xy):
     """Draw a closed lasso through image points with real pointer events."""
     widget = win.canvas.get_tk_widget()
     ax = win.plot.ax_cn
-    pixels = [canvas_xy(win.canvas, ax, x, y) for x, y in points_xy]
+    win.canvas.draw()
+    pixels = [canvas_xy(win.canvas, ax, x, y, draw=False) for x, y in points_xy]
     path = []
     for (x0, y0), (x1, y1) in zip(pixels, pixels[1:] + pixels[:1]):
         path += [(int(x0 + (x1 - x0) * t), int(y0 + (y1 - y0) * t))
@@ -62,7 +63,8 @@ def test_get_thresholds_lasso_ok_done(app, small_video):
     (iid,) = app.add_files([small_video])
     win = open_get(app, iid)
     assert win.seeds.count == expected_count(win) > 0
-    assert f"{win.seeds.count} seeds" in win.plot.ax_prod.get_title()
+    assert win.plot.seed_title.get_text() == f"PNR × Cn: {win.seeds.count} seeds"
+    assert win.seed_label.cget("text") == f"Seeds: {win.seeds.count}"
 
     win.spins["pnr"].event_generate("<<Increment>>")    # the spinbox's up arrow
     settle(app.root)
