@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shutil
 import sys
 import threading
@@ -190,6 +191,8 @@ def _cmd_open(args) -> int:
         import tkinter
     except ImportError:
         return _no_display("Tk is not installed")
+    if _no_display_env():
+        return _no_display("no display name and no $DISPLAY environment variable")
     from caliali_tk.gui import app
 
     paths = list(args.files)
@@ -200,6 +203,13 @@ def _cmd_open(args) -> int:
         return int(app.run(paths) or 0)
     except tkinter.TclError as exc:
         return _no_display(_first_line(exc))
+
+
+def _no_display_env() -> bool:
+    """X11/Wayland systems without a display (ssh, cluster node): fail fast."""
+    if sys.platform in ("win32", "darwin"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _no_display(reason: str) -> int:
@@ -448,8 +458,9 @@ def _run_cancellable(fn, *args, **kwargs):
         _say("cancelling...")
         try:
             _wait(worker)
-        finally:
-            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C: leave at once
+        raise
     if "error" in box:
         raise box["error"]
     return box["value"]

@@ -53,16 +53,20 @@ def user_cache_dir() -> Path:
 
 
 def numba_cache_dir() -> Path:
-    """Where the compiled kernels of this build live.
+    """Where the compiled kernels live.
 
-    Inside the bundle: ``<user cache>/numba/<build id>``; in a source
-    checkout: ``NUMBA_CACHE_DIR`` if set, else the package folder (numba's
-    in-tree ``__pycache__`` folders).
+    ``NUMBA_CACHE_DIR`` when set (`setup` sets it in a bundle, to
+    ``<user cache>/numba/<build id>``); else the package folder (numba's
+    in-tree ``__pycache__`` folders of a source checkout).
     """
-    if is_frozen():
-        return user_cache_dir() / "numba" / _safe(build_id())
     env = os.environ.get("NUMBA_CACHE_DIR")
-    return Path(env) if env else _PACKAGE
+    if env:
+        return Path(env)
+    return _bundle_cache_dir() if is_frozen() else _PACKAGE
+
+
+def _bundle_cache_dir() -> Path:
+    return user_cache_dir() / "numba" / _safe(build_id())
 
 
 def _safe(text: str) -> str:
@@ -80,7 +84,7 @@ def setup() -> None:
     if not is_frozen():
         return
     _fix_stdio()
-    folder = numba_cache_dir()
+    folder = _bundle_cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

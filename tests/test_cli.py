@@ -101,7 +101,8 @@ def test_projections_write_h5_and_png(movie, tmp_path, capsys):
         assert np.nanmax(f["PNR"][...]) > 5
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     stdout = capsys.readouterr().out
-    assert " seeds at min_corr=0.8 min_pnr=5 " in stdout
+    from caliali_tk.io.params import FileParams
+    assert f" seeds at min_corr={FileParams().min_corr:g} min_pnr=5 " in stdout
 
 
 def test_extract_good_and_bad(movie, bad_file, capsys):
@@ -150,6 +151,7 @@ def test_unexpected_error_one_line_and_debug(movie, monkeypatch, capsys):
 def fake_gui(monkeypatch):
     """Replace ``caliali_tk.gui.app`` by a module recording ``run(paths)``."""
     calls = []
+    monkeypatch.setenv("DISPLAY", ":0")  # the fake needs none; passes the early check
     app = types.ModuleType("caliali_tk.gui.app")
     app.run = lambda paths: calls.append(paths) or 0
     monkeypatch.setitem(sys.modules, "caliali_tk.gui.app", app)
@@ -180,6 +182,15 @@ def test_no_display(fake_gui, capsys):
     assert cli.main(["movie.h5"]) == 2
     err = one_line(capsys.readouterr().err)
     assert "cannot open a window" in err and "extract" in err
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="X11/Wayland only")
+def test_no_display_fails_fast(fake_gui, monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert cli.main([]) == 2  # before simulating the demo video
+    assert "cannot open a window" in one_line(capsys.readouterr().err)
+    assert fake_gui[1] == []
 
 
 def test_ctrl_c_cancels_cleanly(tmp_path):

@@ -10,7 +10,7 @@ from caliali_tk.errors import ParamsError
 from caliali_tk.io.params import (FileParams, gsiz_of, load_params, save_params,
                                   sidecar_path)
 
-DEFAULTS = dict(min_pnr=8.0, min_corr=0.8, gSig=2.5, fps=10.0, gSiz=None,
+DEFAULTS = dict(min_pnr=5.0, min_corr=0.5, gSig=2.5, fps=10.0, gSiz=None,
                 spatial_filter=True, mask=[], merge_thr=0.65, max_iter=5, ar_order=1,
                 s_min=-3.0, min_pixels=5, min_trace_pnr=5.0, ring_factor=1.5,
                 bg_downsample=2, max_memory_gb=2.0)

@@ -137,11 +137,16 @@ def _timed(fn):
 
 # ------------------------------------------------- simulated ground truth ---
 
-def _recall(height, width, n_frames, n_neurons, seed, min_corr=0.8, min_pnr=8.0):
+def _recall(height, width, n_frames, n_neurons, seed, min_corr=None, min_pnr=None,
+            **sim):
+    """Seed recall and count; the thresholds default to FileParams' defaults."""
     from caliali_tk.core.summary import summary_images
+    from caliali_tk.io.params import FileParams
     from caliali_tk.simulate import simulate
 
-    Y, truth = simulate(height, width, n_frames, n_neurons=n_neurons, seed=seed)
+    min_corr = FileParams().min_corr if min_corr is None else min_corr
+    min_pnr = FileParams().min_pnr if min_pnr is None else min_pnr
+    Y, truth = simulate(height, width, n_frames, n_neurons=n_neurons, seed=seed, **sim)
     s = summary_images(Y, truth.gSig)
     seeds = find_seeds(s.Cn, s.PNR, min_corr, min_pnr, gSig=truth.gSig)
     pts = np.stack([seeds.rows, seeds.cols], 1).astype(float)
@@ -149,8 +154,14 @@ def _recall(height, width, n_frames, n_neurons, seed, min_corr=0.8, min_pnr=8.0)
     return float((d <= 2.0).mean()), seeds.count, truth.K
 
 
-@pytest.mark.parametrize("n_neurons, seed", [(25, 0), (100, 1)])
-def test_default_thresholds_find_simulated_neurons(n_neurons, seed):
-    recall, count, K = _recall(128, 128, 1000, n_neurons, seed)
+@pytest.mark.parametrize("n_neurons, seed, sim", [
+    (25, 0, {}), (100, 1, {}),
+    (40, 2, {"snr": 2.0}),  # dimmer neurons
+    (40, 3, {"gSig": 1.5}),  # smaller somata (the filter follows gSig)
+    (20, 4, {"gSig": 4.0}),  # larger somata
+    (40, 5, {"background_ratio": 12.0, "firing_rate": 0.1}),  # bright glow, rare firing
+])
+def test_default_thresholds_find_simulated_neurons(n_neurons, seed, sim):
+    recall, count, K = _recall(128, 128, 1000, n_neurons, seed, **sim)
     assert recall >= 0.9
     assert K / 2 <= count <= 2 * K

@@ -11,6 +11,7 @@ from typing import List, Optional
 
 import contourpy
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
@@ -84,9 +85,9 @@ class ResultsPlot:
     def __init__(self, figure: Figure, result, fps: float):
         self.figure, self.result, self.fps = figure, result, fps
         self.t = time_axis(result.T, fps)
-        gs = figure.add_gridspec(3, 2, height_ratios=[3.0, 1.0, 1.0], width_ratios=[1.45, 1],
-                                 left=0.06, right=0.985, top=0.95, bottom=0.07,
-                                 hspace=0.32, wspace=0.08)
+        gs = figure.add_gridspec(3, 2, height_ratios=[3.9, 1.0, 1.0], width_ratios=[1.6, 1],
+                                 left=0.06, right=0.985, top=0.96, bottom=0.07,
+                                 hspace=0.22, wspace=0.06)
         self.ax_img = figure.add_subplot(gs[0, 0])
         self.ax_fp = figure.add_subplot(gs[0, 1])
         self.ax_c = figure.add_subplot(gs[1, :])
@@ -101,9 +102,12 @@ class ResultsPlot:
         lo, hi = contrast_limits(r.Cn)
         ax.imshow(r.Cn, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
         segs = [line for lines in self.contours for line in lines]
-        ax.add_collection(LineCollection(segs, colors=CONTOUR_COLOUR, linewidths=0.8))
-        self.labels = [ax.text(c, r_, str(k + 1), color="white", fontsize=7, ha="center",
-                               va="center", clip_on=True)
+        ax.add_collection(LineCollection(segs, colors=CONTOUR_COLOUR, linewidths=1.0))
+        outline = [patheffects.withStroke(linewidth=2, foreground="black")]
+        # numbers beside (up-right of) each outline, so they do not hide it
+        offset = 1.6 * float(r.params.get("gSig", 2.5))
+        self.labels = [ax.text(c + offset, r_ - offset, str(k + 1), color="white", fontsize=8,
+                               ha="left", va="bottom", clip_on=True, path_effects=outline)
                        for k, (r_, c) in enumerate(r.centers)]
         self.selected_lines = LineCollection([], colors=SELECTED_COLOUR, linewidths=2.2)
         ax.add_collection(self.selected_lines)
@@ -115,7 +119,7 @@ class ResultsPlot:
         ax_c, ax_s = self.ax_c, self.ax_s
         (self.line_raw,) = ax_c.plot([], [], color="#9a9a9a", lw=0.8, label="C_raw")
         (self.line_c,) = ax_c.plot([], [], color="#1f5fbf", lw=1.2, label="C")
-        (self.line_s,) = ax_s.plot([], [], color="#c0392b", lw=1.0, label="S")
+        (self.line_s,) = ax_s.plot([], [], color="#c0392b", lw=1.0, label="S (deconvolved)")
         ax_c.legend(loc="upper right", fontsize=9, frameon=False, ncol=2)
         ax_s.legend(loc="upper right", fontsize=9, frameon=False)
         ax_c.set_ylabel("fluorescence", fontsize=9)
@@ -142,8 +146,7 @@ class ResultsPlot:
             hi = max(float(np.max(y)) for y in ys)
             pad = 0.05 * (hi - lo or 1.0)
             ax.set_ylim(lo - pad, hi + pad)
-        self.ax_c.set_title(f"Neuron {k + 1}: C_raw and C", fontsize=10, loc="left")
-        self.ax_s.set_title("S (deconvolved)", fontsize=10, loc="left")
+        self.ax_c.set_title(f"Neuron {k + 1}", fontsize=10, loc="left", fontweight="bold")
 
     def _show_footprint(self, k: int) -> None:
         r, ax = self.result, self.ax_fp

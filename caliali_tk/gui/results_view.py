@@ -19,7 +19,8 @@ from caliali_tk.io.results import load_results
 from caliali_tk.gui import dialogs
 from caliali_tk.gui.export import export_paths, write_traces_csv
 from caliali_tk.gui.results_plot import ResultsPlot, neuron_at
-from caliali_tk.gui.widgets import StatusLine, fit_window, forget_idle_draw
+from caliali_tk.gui.widgets import (StatusLine, fit_window, forget_idle_draw,
+                                    route_errors_to_tk)
 
 __all__ = ["ResultsWindow", "ResultsWindows", "frame_rate"]
 
@@ -82,6 +83,7 @@ class ResultsWindow(tk.Toplevel):
         self.toolbar.pack(side="bottom", fill="x")
         self.canvas.get_tk_widget().pack(side="top", fill="both", expand=True)
         self.canvas.mpl_connect("button_press_event", self._clicked)
+        route_errors_to_tk(self.canvas)
 
     def _build_side(self, side) -> None:
         ttk.Label(side, text="Neurons", font=("TkDefaultFont", 11, "bold")).pack(anchor="w")

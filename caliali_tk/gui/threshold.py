@@ -28,7 +28,8 @@ from caliali_tk.pipeline import compute_summary
 from caliali_tk.gui import dialogs
 from caliali_tk.gui.runner import ThrottledProgress, Worker
 from caliali_tk.gui.threshold_plot import ThresholdPlot
-from caliali_tk.gui.widgets import ProgressPanel, StatusLine, fit_window, forget_idle_draw
+from caliali_tk.gui.widgets import (ProgressPanel, StatusLine, fit_window, forget_idle_draw,
+                                    route_errors_to_tk)
 
 __all__ = ["ThresholdWindow", "ThresholdChoice", "SPINS"]
 
@@ -105,6 +106,7 @@ class ThresholdWindow(tk.Toplevel):
         self.plot = ThresholdPlot(self.figure)
         self.canvas = FigureCanvasTkAgg(self.figure, master=self)
         self.plot.attach(self.canvas)
+        route_errors_to_tk(self.canvas)
         self.toolbar = NavigationToolbar2Tk(self.canvas, self, pack_toolbar=False)
         self.toolbar.update()
         self.toolbar.pack(side="bottom", fill="x")
@@ -213,6 +215,8 @@ class ThresholdWindow(tk.Toplevel):
     # -- thresholds --------------------------------------------------------------------
     def spin_changed(self, key: str) -> None:
         """A spinbox changed (arrows, Return or leaving it): apply or refuse."""
+        if not self.alive:
+            return
         label, field, lo, hi, _ = SPINS[key]
         text = self.spin_vars[key].get().strip().replace(",", ".")
         old = getattr(self.params, field)

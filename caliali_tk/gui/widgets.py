@@ -11,8 +11,8 @@ import tkinter as tk
 import tkinter.font as tkfont
 from tkinter import ttk
 
-__all__ = ["setup_style", "fit_window", "forget_idle_draw", "ButtonBar", "LogPane",
-           "StatusLine", "ProgressPanel"]
+__all__ = ["setup_style", "fit_window", "forget_idle_draw", "route_errors_to_tk",
+           "ButtonBar", "LogPane", "StatusLine", "ProgressPanel"]
 
 ERROR_COLOUR = "#b00020"
 UI_POINTS = 10
@@ -55,6 +55,20 @@ def forget_idle_draw(canvas) -> None:
         except Exception:  # already run or the widget is gone
             pass
         canvas._idle_draw_id = None
+
+
+def _reraise(exc: BaseException) -> None:
+    raise exc
+
+
+def route_errors_to_tk(canvas) -> None:
+    """Let exceptions in matplotlib event callbacks reach Tk's error handler.
+
+    matplotlib prints them to stderr by default; re-raised, they end up in
+    ``report_callback_exception`` like any other callback error (a one-line
+    dialog, the details in the log).
+    """
+    canvas.callbacks.exception_handler = _reraise
 
 
 class ButtonBar(ttk.Frame):

@@ -61,8 +61,8 @@ class FileParams:
         Extraction settings; ``s_min < 0`` means multiples of the trace noise.
     """
 
-    min_pnr: float = 8.0
-    min_corr: float = 0.8
+    min_pnr: float = 5.0
+    min_corr: float = 0.5
     gSig: float = 2.5
     fps: float = 10.0
     gSiz: Optional[int] = None

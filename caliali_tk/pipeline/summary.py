@@ -12,7 +12,7 @@ from caliali_tk.io import cache
 from caliali_tk.io.video import VideoFile
 from caliali_tk.pipeline.common import Stage, check
 
-ALGO_VERSION = 1  # bump when the summary images change for the same input
+ALGO_VERSION = 2  # bump when the summary images change for the same input
 CHUNK_BYTES = 128 * 2 ** 20
 _FIELDS = ("Cn", "PNR", "sn", "baseline")
 

@@ -1,4 +1,4 @@
-"""Fixtures and real-event helpers for the GUI tests.
+"""Fixtures for the GUI tests (the real-event helpers are in gui_helpers.py).
 
 pytest-xvfb starts a virtual X display for the whole session (Xvfb must be
 installed: ``tools/install-system-deps.sh``); `display` below checks that a

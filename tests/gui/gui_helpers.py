@@ -61,11 +61,19 @@ def type_text(widget, text: str) -> None:
     widget.update()
 
 
-def _focus(widget) -> None:
-    """Give `widget` the keyboard focus, as a user's click on its window would."""
-    if widget.focus_get() is not widget:
+def _focus(widget, timeout: float = 2.0) -> None:
+    """Give `widget` the keyboard focus, as a user's click on its window would.
+
+    Tk drops key events while its application does not hold the X focus, and
+    that arrives asynchronously after ``focus_force``; so wait until Tk
+    reports the focus on `widget`.
+    """
+    deadline = time.monotonic() + timeout
+    while widget.focus_get() is not widget and time.monotonic() < deadline:
         widget.focus_force()
         widget.update()
+        time.sleep(0.01)
+    assert widget.focus_get() is widget, f"{widget} did not get the keyboard focus"
 
 
 def press_key(widget, keysym: str) -> None:

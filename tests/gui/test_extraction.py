@@ -103,7 +103,8 @@ def test_cancel_mid_run_leaves_no_results(app, medium_video, small_video, tmp_pa
     app.run_extraction()
     assert app.table.cell(second, "status") == "queued"
     wait_running(app)
-    time.sleep(0.3)
+    pump(app.root, lambda: "%" in app.progress.text, 10)
+    assert app.progress.text.startswith("file 1/2 · ")        # stage, % and time left
     app.progress.cancel.invoke()                            # the Cancel button
     wait_finished(app, 30)
     assert app.table.cell(first, "status") == "cancelled"

@@ -194,3 +194,15 @@ def test_threshold_redraw_of_600x600_is_fast(display, dialog_log):
         win.close()
     finally:
         root.destroy()
+
+
+def test_get_on_an_unreadable_file_says_why_in_one_line(app, small_video, dialog_log):
+    (iid,) = app.add_files([small_video])
+    small_video.write_bytes(b"truncated")                   # damaged after loading
+    tree = app.table.tree
+    click(tree, *cell_centre(tree, iid, "get"))
+    win = app.threshold_windows[iid]
+    assert pump(app.root, lambda: dialog_log.of("error"), 30)
+    (message,) = dialog_log.of("error")
+    assert "mouse1.h5" in message and "\n" not in message and "Traceback" not in message
+    assert str(win.ok_button.cget("state")) == "disabled" and win.status.message == message
