@@ -97,8 +97,9 @@ class _Run:
         budget = params.max_memory_gb * 2 ** 30
         self.chunk = int(max(1, min(500, vf.chunk_frames_for(budget / 16))))
         d = self.shape[0] * self.shape[1]
-        # the binned copy, its filtered twin and their peeled copy: ~3 x 4 B/px
-        tb_frames = max(50, int(budget / 4 / (12 * d)))
+        # the binned copy, its filtered twin and a temporary: ~3 x 4 B per
+        # pixel and frame, in half the budget (chunks and products take the rest)
+        tb_frames = max(50, int(budget / 2 / (12 * d)))
         self.tb = max(1, -(-self.T // tb_frames))
         self.ds = int(params.bg_downsample)
         self.D, self.up = block_mean_operator(self.shape, self.ds)
