@@ -403,6 +403,7 @@ def run(paths: Optional[List[str]] = None) -> int:
     root = tk.Tk(className="caliali-tk")
     window = MainWindow(root)
     if paths:
-        root.after_idle(lambda: window.add_files(paths, interactive=True))
+        root.wait_visibility()  # so that a "cannot load" dialog has a window behind it
+        window.add_files(paths, interactive=True)
     root.mainloop()
     return 0

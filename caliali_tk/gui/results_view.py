@@ -20,7 +20,7 @@ from caliali_tk.gui import dialogs
 from caliali_tk.gui.export import export_paths, write_traces_csv
 from caliali_tk.gui.results_plot import ResultsPlot, neuron_at
 from caliali_tk.gui.widgets import (StatusLine, fit_window, forget_idle_draw,
-                                    route_errors_to_tk)
+                                    route_errors_to_tk, collect_garbage_soon)
 
 __all__ = ["ResultsWindow", "ResultsWindows", "frame_rate"]
 
@@ -178,6 +178,7 @@ class ResultsWindow(tk.Toplevel):
         if self.alive:
             self.alive = False
             forget_idle_draw(self.canvas)
+            collect_garbage_soon(self.master)
             self.destroy()
 
 

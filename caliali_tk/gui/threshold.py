@@ -29,7 +29,7 @@ from caliali_tk.gui import dialogs
 from caliali_tk.gui.runner import ThrottledProgress, Worker
 from caliali_tk.gui.threshold_plot import ThresholdPlot
 from caliali_tk.gui.widgets import (ProgressPanel, StatusLine, fit_window, forget_idle_draw,
-                                    route_errors_to_tk)
+                                    route_errors_to_tk, collect_garbage_soon)
 
 __all__ = ["ThresholdWindow", "ThresholdChoice", "SPINS"]
 
@@ -322,4 +322,5 @@ class ThresholdWindow(tk.Toplevel):
         self.lasso.disconnect_events()
         forget_idle_draw(self.canvas)
         self.on_close()
+        collect_garbage_soon(self.master)
         self.destroy()

@@ -6,12 +6,14 @@ the screen, so every window fits and stays legible at 1280 x 800.
 
 from __future__ import annotations
 
+import gc
 import time
 import tkinter as tk
 import tkinter.font as tkfont
 from tkinter import ttk
 
 __all__ = ["setup_style", "fit_window", "forget_idle_draw", "route_errors_to_tk",
+           "collect_garbage_soon",
            "ButtonBar", "LogPane", "StatusLine", "ProgressPanel"]
 
 ERROR_COLOUR = "#b00020"
@@ -55,6 +57,19 @@ def forget_idle_draw(canvas) -> None:
         except Exception:  # already run or the widget is gone
             pass
         canvas._idle_draw_id = None
+
+
+def collect_garbage_soon(master: tk.Misc) -> None:
+    """Collect a closed window's reference cycles on the GUI thread, shortly.
+
+    A window's Tk variables sit in cycles; left to chance, the garbage
+    collector may free them in a worker thread, where a Tk call fails
+    ('main thread is not in main loop').
+    """
+    try:
+        master.after(50, gc.collect)
+    except tk.TclError:  # the application is closing
+        pass
 
 
 def _reraise(exc: BaseException) -> None:

@@ -9,6 +9,7 @@ wait is bounded by a timeout.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tkinter as tk
@@ -156,3 +157,5 @@ def app(display, dialog_log):
         root.destroy()
     except tk.TclError:
         pass
+    del window, root
+    gc.collect()  # free this test's Tk objects here, not in a later test's worker thread

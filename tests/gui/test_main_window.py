@@ -79,11 +79,11 @@ def test_edit_cell_in_place_validates(app, small_video):
     assert "PNR" in app.status.message and "not a number" in app.status.message
 
     edit_cell(app, iid, "corr", "1.5")                # out of range: refused
-    assert app.table.cell(iid, "corr") == "0.8"
+    assert app.table.cell(iid, "corr") == f"{FileParams().min_corr:g}"
     assert "between" in app.status.message or "from 0 to 1" in app.status.message
 
     edit_cell(app, iid, "gsig", "4", key="Escape")    # Escape: nothing changes
-    assert app.table.cell(iid, "gsig") == "2.5" and app.table.editor is None
+    assert app.table.cell(iid, "gsig") == f"{FileParams().gSig:g}" and app.table.editor is None
 
     edit_cell(app, iid, "fps", "30")
     assert app.rows[iid].params.fps == 30.0
@@ -153,3 +153,29 @@ def test_main_window_fits_1280x800(app, small_video):
     settle(app.root)
     assert app.root.winfo_reqwidth() <= 1280 and app.root.winfo_reqheight() <= 800
     assert app.root.winfo_width() <= 1280 and app.root.winfo_height() <= 800
+
+
+def test_run_entry_point_opens_the_window_with_the_files(display, dialog_log, small_video,
+                                                         tmp_path, monkeypatch):
+    """``run(paths)`` (what ``caliali-tk FILES`` calls) loads the files, then the main loop."""
+    import tkinter as tk
+    from tkinter import ttk
+    from caliali_tk.gui import app as app_module
+    seen = {}
+
+    def fake_mainloop(root, n=0):
+        trees = [w for w in _descendants(root) if isinstance(w, ttk.Treeview)]
+        seen["rows"] = [trees[0].set(i, "file") for i in trees[0].get_children()]
+        seen["title"] = root.title()
+        root.destroy()
+    monkeypatch.setattr(tk.Tk, "mainloop", fake_mainloop)
+    assert app_module.run([str(small_video), str(tmp_path / "missing.h5")]) == 0
+    assert seen["rows"] == ["mouse1.h5"] and "caliali-tk" in seen["title"]
+    (message,) = dialog_log.of("error")
+    assert message.startswith("missing.h5: ")
+
+
+def _descendants(widget):
+    for child in widget.winfo_children():
+        yield child
+        yield from _descendants(child)

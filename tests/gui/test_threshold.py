@@ -18,6 +18,7 @@ from caliali_tk.io.params import FileParams, sidecar_path
 from gui_helpers import canvas_xy, cell_centre, click, drag, press_key, pump, settle, type_text
 
 pytestmark = pytest.mark.gui
+DEFAULT = FileParams()
 
 
 def open_get(app, iid, timeout=30):
@@ -68,7 +69,8 @@ def test_get_thresholds_lasso_ok_done(app, small_video):
 
     win.spins["pnr"].event_generate("<<Increment>>")    # the spinbox's up arrow
     settle(app.root)
-    assert win.params.min_pnr == 8.5 and win.spin_vars["pnr"].get() == "8.5"
+    pnr = DEFAULT.min_pnr + 0.5
+    assert win.params.min_pnr == pnr and win.spin_vars["pnr"].get() == f"{pnr:g}"
     set_spin(win, "corr", "0.6")
     assert win.params.min_corr == 0.6
     before = win.seeds.count
@@ -91,15 +93,15 @@ def test_get_thresholds_lasso_ok_done(app, small_video):
     settle(app.root)
     row = app.rows[iid]
     assert iid not in app.threshold_windows
-    assert (row.params.min_pnr, row.params.min_corr) == (8.5, 0.6)
+    assert (row.params.min_pnr, row.params.min_corr) == (pnr, 0.6)
     assert row.params.mask == win.polygons
     assert app.table.cell(iid, "seeds") == str(win.seeds.count)
-    assert app.table.cell(iid, "pnr") == "8.5" and app.table.cell(iid, "corr") == "0.6"
+    assert app.table.cell(iid, "pnr") == f"{pnr:g}" and app.table.cell(iid, "corr") == "0.6"
 
     app.buttons["done"].invoke()
     saved = json.loads(sidecar_path(small_video).read_text())["params"]
     assert saved["mask"][0]["mode"] == "exclude" and len(saved["mask"][0]["points"]) >= 3
-    assert saved["min_pnr"] == 8.5
+    assert saved["min_pnr"] == pnr
 
 
 def test_include_polygons_and_clear_mask(app, small_video):
@@ -135,22 +137,24 @@ def test_bad_spin_value_is_refused(app, small_video):
     (iid,) = app.add_files([small_video])
     win = open_get(app, iid)
     set_spin(win, "corr", "2")
-    assert win.params.min_corr == 0.8 and win.spin_vars["corr"].get() == "0.8"
+    corr = DEFAULT.min_corr
+    assert win.params.min_corr == corr and win.spin_vars["corr"].get() == f"{corr:g}"
     assert "Corr" in win.status.message and "0 to 1" in win.status.message
     set_spin(win, "gsig", "x")
-    assert win.params.gSig == 2.5
+    assert win.params.gSig == DEFAULT.gSig
 
 
 def test_cancel_leaves_the_row_unchanged(app, small_video):
     (iid,) = app.add_files([small_video])
     before = app.rows[iid].params
     win = open_get(app, iid)
-    set_spin(win, "pnr", "3")
+    set_spin(win, "pnr", "3.5")
     win.mode.set("exclude")
     lasso(win, [(5, 5), (30, 5), (30, 30)])
     win.cancel_button.invoke()
     settle(app.root)
-    assert app.rows[iid].params == before and app.table.cell(iid, "pnr") == "8"
+    assert app.rows[iid].params == before
+    assert app.table.cell(iid, "pnr") == f"{DEFAULT.min_pnr:g}"
     assert not app.rows[iid].dirty and iid not in app.threshold_windows
 
 
