@@ -196,11 +196,8 @@ def _cmd_open(args) -> int:
     from caliali_tk.gui import app
 
     paths = list(args.files)
-    if not paths:
-        from caliali_tk.simulate import demo_video
-        paths = [str(demo_video())]
     try:
-        return int(app.run(paths) or 0)
+        return int(app.run(paths, demo=not paths) or 0)
     except tkinter.TclError as exc:
         return _no_display(_first_line(exc))
 

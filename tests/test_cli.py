@@ -149,33 +149,32 @@ def test_unexpected_error_one_line_and_debug(movie, monkeypatch, capsys):
 
 @pytest.fixture
 def fake_gui(monkeypatch):
-    """Replace ``caliali_tk.gui.app`` by a module recording ``run(paths)``."""
+    """Replace ``caliali_tk.gui.app`` by a module recording ``run(paths, demo)``."""
     calls = []
     monkeypatch.setenv("DISPLAY", ":0")  # the fake needs none; passes the early check
     app = types.ModuleType("caliali_tk.gui.app")
-    app.run = lambda paths: calls.append(paths) or 0
+    app.run = lambda paths, demo=False: calls.append((paths, demo)) or 0
     monkeypatch.setitem(sys.modules, "caliali_tk.gui.app", app)
     import caliali_tk.gui
     monkeypatch.setattr(caliali_tk.gui, "app", app, raising=False)
     return app, calls
 
 
-def test_open_files_and_demo(fake_gui, monkeypatch, tmp_path):
+def test_open_files_and_demo(fake_gui):
+    """Files open as given; no file means the demo video, which the window
+    prepares in the background (so the window shows at once)."""
     app, calls = fake_gui
-    import caliali_tk.simulate
-    monkeypatch.setattr(caliali_tk.simulate, "demo_video", lambda: tmp_path / "demo.h5")
     assert cli.main(["a.h5", "b.mat"]) == 0
     assert cli.main([]) == 0
     assert cli.main(["--debug", "open"]) == 0
-    demo = [str(tmp_path / "demo.h5")]
-    assert calls == [["a.h5", "b.mat"], demo, demo]
+    assert calls == [(["a.h5", "b.mat"], False), ([], True), ([], True)]
 
 
 def test_no_display(fake_gui, capsys):
     import tkinter
     app, _ = fake_gui
 
-    def no_display(paths):
+    def no_display(paths, demo=False):
         raise tkinter.TclError("no display name and no $DISPLAY environment variable")
 
     app.run = no_display

@@ -20,6 +20,7 @@ from caliali_tk.gui import dialogs
 from caliali_tk.gui.batch import BatchRun, snapshot_jobs
 from caliali_tk.gui.model import COLUMNS, EDITABLE, FileRow, open_row, parse_cell
 from caliali_tk.gui.results_view import ResultsWindows
+from caliali_tk.gui.startup import Startup, set_icon
 from caliali_tk.gui.table import ParamTable
 from caliali_tk.gui.threshold import ThresholdWindow
 from caliali_tk.gui.widgets import (ButtonBar, LogPane, ProgressPanel, StatusLine,
@@ -392,8 +393,12 @@ class MainWindow:
             pass
 
 
-def run(paths: Optional[List[str]] = None) -> int:
+def run(paths: Optional[List[str]] = None, demo: bool = False) -> int:
     """Open the main window with `paths` loaded and run the Tk main loop.
+
+    With ``demo`` the built-in demo video is loaded too (simulated in the
+    background on first use). The numba kernels are prepared in the
+    background on the first run.
 
     Returns
     -------
@@ -402,8 +407,10 @@ def run(paths: Optional[List[str]] = None) -> int:
     """
     root = tk.Tk(className="caliali-tk")
     window = MainWindow(root)
+    set_icon(root)
     if paths:
         root.wait_visibility()  # so that a "cannot load" dialog has a window behind it
         window.add_files(paths, interactive=True)
+    Startup(window, demo=demo).start()
     root.mainloop()
     return 0
