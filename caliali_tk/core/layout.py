@@ -27,6 +27,6 @@ def _swap(raw, out):
     for t in range(n):
         for i0 in range(0, a, _TILE):
             for j0 in range(0, b, _TILE):
-                for i in range(i0, min(a, i0 + _TILE)):
-                    for j in range(j0, min(b, j0 + _TILE)):
+                for j in range(j0, min(b, j0 + _TILE)):
+                    for i in range(i0, min(a, i0 + _TILE)):  # contiguous writes
                         out[t, j, i] = raw[t, i, j]
