@@ -141,3 +141,26 @@ def test_background_remove_matches_numpy():
     ds = (D @ img.ravel()).reshape(ring.ds_shape(shape, 2))
     assert ds[0, 0] == pytest.approx(img[:2, :2].mean())
     assert ds[-1, -1] == pytest.approx(img[8:, 10:].mean())
+
+
+def test_background_enters_the_products_through_its_down_sampled_fluctuation():
+    """What the passes compute equals A^T (Y - B) and (Y - B) C^T with full B."""
+    rng = np.random.default_rng(6)
+    shape = (10, 12)
+    d = shape[0] * shape[1]
+    D, up = block_mean_operator(shape, 2)
+    W = sparse.random(D.shape[0], D.shape[0], density=0.2, random_state=7,
+                      format="csr", dtype=np.float32)
+    A = _random_A(rng, d, 4, 0.2)
+    A_ds = sparse.csc_matrix(D @ A)
+    bg = Background(b0=rng.random(d).astype(np.float32),
+                    b0_ds=rng.random(D.shape[0]).astype(np.float32), W=W, D=D, up=up)
+    Y = rng.random((8, d)).astype(np.float32)
+    C = rng.random((4, 8)).astype(np.float32)
+    F = bg.fluctuation(Y, A_ds, C)
+    A_up = sparse.csc_matrix(sparse.diags(np.bincount(up).astype(np.float32)) @ A_ds)
+    AtYb = A.T @ Y.T - A_up.T @ F.T - (A.T @ bg.b0)[:, None]
+    full = bg.remove(Y, A_ds, C)
+    np.testing.assert_allclose(AtYb, A.T @ full.T, rtol=1e-4, atol=1e-4)
+    YbCt = Y.T @ C.T - F[:, up].T @ C.T - bg.b0[:, None] * C.sum(axis=1)[None]
+    np.testing.assert_allclose(YbCt, full.T @ C.T, rtol=1e-4, atol=1e-4)

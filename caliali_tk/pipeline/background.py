@@ -25,27 +25,36 @@ class Background:
     D: sparse.csr_matrix  # (d_ds, d)
     up: np.ndarray  # (d,) index of each pixel's block
 
+    def fluctuation(self, Y: np.ndarray, A_ds: sparse.csc_matrix, C: np.ndarray) -> np.ndarray:
+        """``W (D Y - D A C - b0_ds)`` for a chunk: the background minus b0.
+
+        ``Y`` is ``(n, d)``, ``C`` is ``(K, n)``; the result ``(n, d_ds)`` is
+        on the down-sampled grid. Pixel ``p`` of the full background is
+        ``b0[p] + result[:, up[p]]``; the passes use that without ever
+        building full-resolution background frames.
+        """
+        out = np.empty((Y.shape[0], self.b0_ds.shape[0]), np.float32)
+        inv = (1.0 / np.bincount(self.up)).astype(np.float32)
+        _fluctuation(np.ascontiguousarray(Y, np.float32), self.up, inv, self.b0_ds,
+                     A_ds.indptr.astype(np.int64), A_ds.indices.astype(np.int64),
+                     A_ds.data.astype(np.float32), np.ascontiguousarray(C, np.float32),
+                     self.W.indptr.astype(np.int64), self.W.indices.astype(np.int64),
+                     self.W.data.astype(np.float32), out)
+        return out
+
     def remove(self, Y: np.ndarray, A_ds: sparse.csc_matrix, C: np.ndarray) -> np.ndarray:
         """``Y - B`` for a chunk ``Y (n, d)`` with traces ``C (K, n)``."""
-        out = np.empty(Y.shape, np.float32)
-        inv = (1.0 / np.bincount(self.up)).astype(np.float32)
-        _remove(np.ascontiguousarray(Y, np.float32), self.up, inv, self.b0, self.b0_ds,
-                A_ds.indptr.astype(np.int64), A_ds.indices.astype(np.int64),
-                A_ds.data.astype(np.float32), np.ascontiguousarray(C, np.float32),
-                self.W.indptr.astype(np.int64), self.W.indices.astype(np.int64),
-                self.W.data.astype(np.float32), out)
-        return out
+        return Y - self.b0[None, :] - self.fluctuation(Y, A_ds, C)[:, self.up]
 
 
 @numba.njit(nogil=True, parallel=True, cache=True)
-def _remove(Y, up, inv_count, b0, b0_ds, Ap, Ai, Ax, C, Wp, Wi, Wx, out):
-    """Frame by frame: block means, minus neurons and b0_ds, through W, up."""
+def _fluctuation(Y, up, inv_count, b0_ds, Ap, Ai, Ax, C, Wp, Wi, Wx, out):
+    """Frame by frame: block means, minus neurons and b0_ds, through W."""
     n, d = Y.shape
     d_ds = b0_ds.shape[0]
     K = Ap.shape[0] - 1
     for t in numba.prange(n):
         fl = np.zeros(d_ds, np.float32)
-        bds = np.empty(d_ds, np.float32)
         for p in range(d):
             fl[up[p]] += Y[t, p]
         for i in range(d_ds):
@@ -58,9 +67,7 @@ def _remove(Y, up, inv_count, b0, b0_ds, Ap, Ai, Ax, C, Wp, Wi, Wx, out):
             s = 0.0
             for j in range(Wp[i], Wp[i + 1]):
                 s += Wx[j] * fl[Wi[j]]
-            bds[i] = s
-        for p in range(d):
-            out[t, p] = Y[t, p] - b0[p] - bds[up[p]]
+            out[t, i] = s
 
 
 def block_mean_operator(shape: tuple[int, int], ds: int) -> tuple[sparse.csr_matrix, np.ndarray]:

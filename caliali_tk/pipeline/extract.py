@@ -184,36 +184,59 @@ class _Run:
                               self.shape_ds, radius)
 
     def _temporal(self, A, C, bg, stage: Stage, label):
-        """One pass for ``A^T (Y - B)``, then HALS on the traces."""
+        """One pass for ``A^T (Y - B)``, then HALS on the traces.
+
+        ``A^T B = A^T b0 + (U^T A)^T F``, with ``F`` the background
+        fluctuation on the down-sampled grid and ``U^T A`` the footprints
+        summed over each block, so no full-resolution background is built.
+        """
         p = self.params
         A_ds = sparse.csc_matrix(self.D @ A)
+        A_up = sparse.csc_matrix(sparse.diags(np.bincount(bg.up).astype(np.float32)) @ A_ds)
         AtY = np.zeros((A.shape[1], self.T), np.float32)
-        ind = (A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data)
+        AtF = np.zeros_like(AtY)
+        ind = _csc_arrays(A)
+        ind_up = _csc_arrays(A_up)
         for start, frames in self.vf.iter_chunks(self.chunk):
             check(self.cancel)
             n = len(frames)
-            Yb = bg.remove(frames.reshape(n, -1), A_ds, C[:, start:start + n])
-            accumulate_AtY(*ind, Yb, AtY, start)
+            Y = frames.reshape(n, -1)
+            F = bg.fluctuation(Y, A_ds, C[:, start:start + n])
+            accumulate_AtY(*ind, Y, AtY, start)
+            accumulate_AtY(*ind_up, F, AtF, start)
             stage((start + n) / self.T, f"{label}: traces")
+        AtY -= AtF + (A.T @ bg.b0)[:, None]
         AtA = (A.T @ A).toarray()
         traces = update.temporal_update(AtY, AtA, C, p.ar_order, p.s_min)
         return A, traces
 
     def _spatial(self, A, C, bg, noise, stage: Stage, label):
-        """One pass for ``(Y - B) C^T`` on the search areas, then HALS."""
+        """One pass for ``(Y - B) C^T`` on the search areas, then HALS.
+
+        As in `_temporal`, the background enters through its down-sampled
+        fluctuation: entry (p, k) takes ``sum_t F[t, up[p]] C[k, t]`` and
+        ``b0[p] sum_t C[k, t]``.
+        """
         p = self.params
         pattern = fp.search_areas(A, self.shape, dilate=max(2.0, p.gSig),
                                   limit=p.gsiz)
         A_ds = sparse.csc_matrix(self.D @ A)
+        rows = pattern.indices.astype(np.int64)
+        indptr = pattern.indptr.astype(np.int64)
+        up_rows = bg.up[rows]
         P = np.zeros(pattern.nnz, np.float64)
-        ind = (pattern.indptr.astype(np.int64), pattern.indices.astype(np.int64))
+        PF = np.zeros(pattern.nnz, np.float64)
         C64 = np.asarray(C, np.float64)
         for start, frames in self.vf.iter_chunks(self.chunk):
             check(self.cancel)
             n = len(frames)
-            Yb = bg.remove(frames.reshape(n, -1), A_ds, C[:, start:start + n])
-            accumulate_YCt(*ind, Yb, C64, start, P)
+            Y = frames.reshape(n, -1)
+            F = bg.fluctuation(Y, A_ds, C[:, start:start + n])
+            accumulate_YCt(indptr, rows, Y, C64, start, P)
+            accumulate_YCt(indptr, up_rows, F, C64, start, PF)
             stage((start + n) / self.T, f"{label}: footprints")
+        comp = np.repeat(np.arange(A.shape[1]), np.diff(indptr))
+        P -= PF + bg.b0[rows] * C64.sum(axis=1)[comp]
         CCt = C64 @ C64.T
         return update.spatial_update(A, pattern, P, CCt, self.shape, noise)
 
@@ -237,6 +260,12 @@ class _Run:
 
     def _unbin(self, C_bin):
         return np.repeat(C_bin, self.tb, axis=1)[:, :self.T].astype(np.float32)
+
+
+def _csc_arrays(M):
+    """``(indptr, indices, data)`` of a csc matrix in the kernels' dtypes."""
+    return (M.indptr.astype(np.int64), M.indices.astype(np.int64),
+            M.data.astype(np.float32))
 
 
 def _converged(C_prev, C, traces) -> bool:
