@@ -91,6 +91,69 @@ def setup() -> None:
         folder = Path(tempfile.gettempdir()) / f"{APP_DIR}-numba" / _safe(build_id())
     os.environ.setdefault("NUMBA_CACHE_DIR", str(folder))
     os.environ.setdefault("NUMBA_CACHE_LOCATOR_CLASSES", LOCATORS)
+    _use_packed_llvm()
+
+
+LLVM_LIB = "libllvmlite.so"
+
+
+def _use_packed_llvm() -> None:
+    """Unpack the bundle's xz-compressed LLVM library once, and point llvmlite at it.
+
+    The Linux one-folder bundle ships numba's LLVM library compressed (it is
+    most of the bundle's size). It is unpacked per build into the user cache
+    folder (atomically: a temp file renamed into place) and llvmlite, which
+    finds its library through ``importlib.resources.as_file``, is given that
+    path. Nothing happens when the bundle carries the plain library.
+    """
+    packed = Path(getattr(sys, "_MEIPASS", "")) / "llvmlite_packed" / (LLVM_LIB + ".xz")
+    if not packed.is_file():
+        return
+    target = user_cache_dir() / "llvm" / _safe(build_id()) / LLVM_LIB
+    if not target.is_file():
+        _unpack(packed, target)
+    _preload_bundled("libstdc++.so.6")
+    _redirect_resource(LLVM_LIB, target)
+
+
+def _unpack(packed: Path, target: Path) -> None:
+    import lzma
+    import shutil
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with lzma.open(packed, "rb") as fin, open(tmp, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 1 << 20)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _preload_bundled(soname: str) -> None:
+    """Load a library the bundle carries, so the unpacked LLVM resolves to it."""
+    import ctypes
+    path = Path(getattr(sys, "_MEIPASS", "")) / soname
+    if path.is_file():
+        try:
+            ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+        except OSError:
+            pass  # the system's copy will do
+
+
+def _redirect_resource(name: str, target: Path) -> None:
+    """``importlib.resources.as_file`` returns ``target`` for the missing ``name``."""
+    import contextlib
+    import importlib.resources as resources
+    original = resources.as_file
+
+    def as_file(path):
+        if getattr(path, "name", None) == name and not Path(str(path)).is_file():
+            return contextlib.nullcontext(target)
+        return original(path)
+
+    resources.as_file = as_file
 
 
 def _fix_stdio() -> None:
