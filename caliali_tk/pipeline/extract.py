@@ -129,7 +129,8 @@ class _Run:
             if A.shape[1] == 0:
                 break
             A = self._spatial(A, traces.C, bg, noise, s.sub(0.45, 0.9), f"round {it + 1}")
-            A, C, _, _ = update.merge_components(A, traces.C, p.merge_thr, traces.C_raw)
+            A, C, _, _ = update.merge_components(A, traces.C, p.merge_thr, traces.C_raw,
+                                                 self.shape)
             A, C = update.normalize(A, C)
             keep = np.diff(A.indptr) >= p.min_pixels
             A, C = A[:, keep], C[keep]

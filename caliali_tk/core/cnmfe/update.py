@@ -106,12 +106,15 @@ def normalize(A: sparse.csc_matrix, C: np.ndarray, *others):
 
 
 def merge_components(A: sparse.csc_matrix, C: np.ndarray, merge_thr: float,
-                     C_raw: np.ndarray | None = None):
-    """Merge components whose footprints overlap and traces correlate.
+                     C_raw: np.ndarray | None = None, shape: tuple | None = None):
+    """Merge components whose footprints touch and traces correlate.
 
-    Groups are the connected pieces of the graph "overlap and corr(C) >
-    merge_thr". Each group becomes one component: the best rank-1
-    non-negative fit of the group's summed ``a c^T``.
+    Two footprints touch when they overlap or, given the frame ``shape``,
+    are 8-neighbours somewhere (one neuron split in two pieces by the
+    initialisation does not overlap itself). Groups are the connected
+    pieces of the graph "touch and corr(C) > merge_thr". Each group becomes
+    one component: the best rank-1 non-negative fit of the group's summed
+    ``a c^T``.
 
     Returns
     -------
@@ -121,7 +124,9 @@ def merge_components(A: sparse.csc_matrix, C: np.ndarray, merge_thr: float,
     K = A.shape[1]
     if K < 2:
         return A, C, C_raw, []
-    overlap = (A.T @ A).toarray() > 0
+    grown = A if shape is None else fp.search_areas(A, shape, 1.5, max(shape))
+    overlap = (grown.T @ (A > 0).astype(np.float32)).toarray() > 0
+    overlap |= overlap.T
     corr = np.corrcoef(C) if C.shape[1] > 1 else np.eye(K)
     corr = np.nan_to_num(corr)
     link = overlap & (corr > merge_thr)
