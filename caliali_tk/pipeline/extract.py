@@ -15,7 +15,6 @@ The movie is never held whole. The passes over the file are:
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy import sparse
