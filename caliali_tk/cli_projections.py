@@ -1,0 +1,74 @@
+"""The projections verb: Cn and PNR images of a video, written to HDF5 (and
+PNG), and the seed count."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from caliali_tk import __version__
+from caliali_tk.cli_progress import _ProgressBar, _run_cancellable
+from caliali_tk.cli_verbs import _params_for
+
+
+def _cmd_projections(args) -> int:
+    """Cn and PNR of a video, written to HDF5 (and PNG), and the seed count."""
+    from caliali_tk.pipeline import compute_summary, seeds_for
+
+    params = _params_for(args.video, args)
+    filt = params.spatial_filter and not args.no_filter
+    bar = _ProgressBar(Path(args.video).name)
+    summary = _run_cancellable(compute_summary, args.video, params.gSig, filt,
+                               progress=bar)
+    bar.done()
+    seeds = seeds_for(summary, params.min_corr, params.min_pnr, params.mask)
+    out = Path(args.output) if args.output else _default_projections(args.video)
+    _write_projections(out, summary, args.video)
+    print(f"{Path(args.video).name}: {seeds.count} seeds at min_corr={params.min_corr:g} "
+          f"min_pnr={params.min_pnr:g} (gSig={params.gSig:g}, "
+          f"filter {'on' if filt else 'off'}{', mask' if params.mask else ''})")
+    print(f"wrote {out}")
+    if args.png:
+        png = out.with_suffix(".png")
+        _write_png(png, summary, seeds, params)
+        print(f"wrote {png}")
+    return 0
+
+
+def _default_projections(video) -> Path:
+    video = Path(video)
+    return video.with_name(video.stem + "_projections.h5")
+
+
+def _write_projections(out: Path, summary, video) -> None:
+    import h5py
+    import numpy as np
+    from caliali_tk.io.atomic import atomic_path
+
+    with atomic_path(out) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f["Cn"] = np.asarray(summary.Cn, dtype=np.float32)
+            f["PNR"] = np.asarray(summary.PNR, dtype=np.float32)
+            f.attrs.update({"gSig": float(summary.gSig), "source_file": Path(video).name,
+                            "spatial_filter": bool(summary.spatial_filter),
+                            "version": __version__})
+
+
+def _write_png(png: Path, summary, seeds, params) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from caliali_tk.io.atomic import atomic_path
+
+    images = [("PNR", summary.PNR), ("Cn", summary.Cn),
+              (f"Cn·PNR, {seeds.count} seeds", summary.Cn * summary.PNR)]
+    fig = Figure(figsize=(12, 4.4), dpi=100, layout="constrained")
+    for ax, (title, img) in zip(fig.subplots(1, 3), images):
+        im = ax.imshow(img, cmap="viridis", interpolation="nearest")
+        fig.colorbar(im, ax=ax, shrink=0.8)
+        ax.set_title(title)
+        ax.set_axis_off()
+    ax.plot(seeds.cols, seeds.rows, "r+", ms=6)
+    fig.suptitle(f"min_corr={params.min_corr:g}  min_pnr={params.min_pnr:g}  "
+                 f"gSig={params.gSig:g}")
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, format="png")

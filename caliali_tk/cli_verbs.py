@@ -1,0 +1,196 @@
+"""The verbs of the command line but projections (see cli_projections): open,
+info, demo, extract, selftest, and the parameters a verb runs with."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from caliali_tk.cli_messages import (EXIT_FAIL, EXIT_USAGE, HEADLESS, PROG, _first_line,
+                                     _problem, _say, _usage)
+from caliali_tk.cli_progress import _clear_line, _duration, _ProgressBar, _run_cancellable
+from caliali_tk.errors import UserError
+
+
+def _cmd_open(args) -> int:
+    """Open the GUI on the files, or on the demo video."""
+    try:
+        import tkinter
+    except ImportError:
+        return _no_display("Tk is not installed")
+    if _no_display_env():
+        return _no_display("no display name and no $DISPLAY environment variable")
+    from caliali_tk.gui import app
+
+    paths = list(args.files)
+    try:
+        return int(app.run(paths, demo=not paths) or 0)
+    except tkinter.TclError as exc:
+        return _no_display(_first_line(exc))
+
+
+def _no_display_env() -> bool:
+    """X11/Wayland systems without a display (ssh, cluster node): fail fast."""
+    if sys.platform in ("win32", "darwin"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _no_display(reason: str) -> int:
+    _say(f"cannot open a window ({reason}); without a display use the headless "
+         f"verbs: {HEADLESS} (see {PROG} --help)")
+    return EXIT_USAGE
+
+
+def _cmd_info(args) -> int:
+    """Print what is known about a video."""
+    from caliali_tk.io.params import load_params, sidecar_path
+    from caliali_tk.io.video import VideoFile
+
+    with VideoFile(args.video) as vf:
+        rows = [("file", str(vf.path)),
+                ("shape", f"(T, H, W) = {vf.shape}"),
+                ("dtype", str(vf.dtype)),
+                ("dataset", vf.dataset_name),
+                ("sessions", _sessions(vf.frames_per_session))]
+    params, warning = load_params(args.video)
+    rows += [("parameters", _saved_params(sidecar_path(args.video), params, warning)),
+             ("results", _results_info(args.video))]
+    for key, value in rows:
+        print(f"{key:<11} {value}")
+    return 0
+
+
+def _sessions(frames) -> str:
+    if not frames:
+        return "not recorded (one session)"
+    return f"{len(frames)}: " + ", ".join(str(n) for n in frames) + " frames"
+
+
+def _saved_params(path: Path, params, warning) -> str:
+    if warning:
+        return f"{warning}"
+    if not path.exists():
+        return "none saved (defaults)"
+    d = params.to_dict()
+    mask = d.pop("mask")
+    main_keys = ("min_corr", "min_pnr", "gSig", "fps")
+    head = " ".join(f"{k}={d.pop(k):g}" for k in main_keys)
+    rest = " ".join(f"{k}={v}" for k, v in d.items())
+    return f"{path.name}: {head} mask={len(mask)} polygon(s)\n{'':<11} {rest}"
+
+
+def _results_info(video) -> str:
+    import h5py
+    from caliali_tk.io.results import results_path
+
+    path = results_path(video)
+    if not path.exists():
+        return "none"
+    try:
+        with h5py.File(path, "r") as f:
+            return f"{path.name} ({f['C'].shape[0]} neurons)"
+    except (OSError, KeyError, IndexError):
+        return f"{path.name} (unreadable)"
+
+
+def _cmd_demo(args) -> int:
+    """Write a simulated video and print its path."""
+    from caliali_tk import simulate
+
+    custom = any(v is not None for v in (args.output, args.size, args.neurons, args.seed))
+    if not custom:
+        print(simulate.demo_video())
+        return 0
+    H, W, T = args.size or (256, 256, 1500)
+    K = 80 if args.neurons is None else args.neurons
+    seed = 2026 if args.seed is None else args.seed
+    _check_demo(H, W, T, K)
+    out = Path(args.output or f"caliali_sim_{H}x{W}x{T}_k{K}_s{seed}.h5")
+    simulate.write_simulated(out, H, W, T, n_neurons=K, seed=seed)
+    print(out.resolve())
+    return 0
+
+
+def _check_demo(H: int, W: int, T: int, K: int) -> None:
+    if min(H, W) < 16 or T < 10 or K < 0:
+        raise UserError("demo: --size needs H, W >= 16 and T >= 10, --neurons >= 0")
+
+
+def _cmd_extract(args) -> int:
+    """Extract each video in turn; report failures in one line and go on."""
+    if args.output and len(args.videos) > 1:
+        raise _usage("extract: -o/--output is only allowed with one video")
+    failed = 0
+    for video in args.videos:
+        try:
+            _extract_one(video, args)
+        except (UserError, OSError, MemoryError) as exc:
+            failed += 1
+            _clear_line()
+            _say(_problem(exc, video))
+        except Exception as exc:  # noqa: BLE001 - the other files still run
+            failed += 1
+            _report_file(exc, video, args.debug)
+    return EXIT_FAIL if failed else 0
+
+
+def _extract_one(video: str, args) -> None:
+    from caliali_tk.io.results import results_path
+    from caliali_tk.pipeline import extract
+
+    params = _params_for(video, args)
+    out = Path(args.output) if args.output else results_path(video)
+    bar = _ProgressBar(Path(video).name)
+    t0 = time.perf_counter()
+    result = _run_cancellable(extract, video, params, progress=bar,
+                              out_path=args.output)
+    bar.done()
+    print(f"{Path(video).name}: {result.K} neurons in "
+          f"{_duration(time.perf_counter() - t0)} -> {out}", flush=True)
+
+
+def _report_file(exc: BaseException, video: str, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+    _clear_line()
+    hint = "" if debug else " (run with --debug for details)"
+    _say(f"{Path(video).name}: unexpected error: {type(exc).__name__}: "
+         f"{_first_line(exc)}{hint}")
+
+
+def _cmd_selftest(args) -> int:
+    """Simulate, extract, score; print one PASS/FAIL line."""
+    from caliali_tk.selftest import run_selftest
+
+    bar = _ProgressBar("selftest")
+    report = _run_cancellable(run_selftest, progress=bar)
+    bar.done()
+    print(report.line, flush=True)
+    return 0 if report.ok else EXIT_FAIL
+
+
+# ------------------------------------------------------------- helpers ---
+
+
+def _params_for(video, args):
+    """The video's saved parameters with the command-line flags on top."""
+    from caliali_tk.io.params import load_params
+
+    params, warning = load_params(video)
+    if warning:
+        _say(f"warning: {warning}")
+    flags = {"gSig": getattr(args, "gsig", None),
+             "min_corr": getattr(args, "min_corr", None),
+             "min_pnr": getattr(args, "min_pnr", None),
+             "fps": getattr(args, "fps", None),
+             "max_memory_gb": getattr(args, "max_memory", None)}
+    changes = {k: v for k, v in flags.items() if v is not None}
+    if changes:
+        params = dataclasses.replace(params, **changes)
+        params.validate()
+    return params
