@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, sparse
 
+from caliali_tk.core.cnmfe.footprints import from_columns
+
 SUPPORT_CORR = 0.3  # a pixel joins the footprint above this correlation
 CORE_CORR = 0.7  # pixels averaged into the seed's trace
 BACKGROUND_CORR = 0.1  # pixels below this in the box give the local background
@@ -104,7 +106,7 @@ def greedy_init(Yr: np.ndarray, Yf: np.ndarray, seeds: np.ndarray, gSiz: int,
         vals.append(a)
         traces.append(trace)
         used.append((r, c))
-    A = _to_csc(cols, vals, H * W)
+    A = from_columns(cols, vals, H * W)
     C = np.array(traces, np.float32).reshape(len(traces), T)
     return InitResult(A, C, np.array(used, int).reshape(-1, 2))
 
@@ -190,12 +192,3 @@ def _peel(Yr, Yf, idx, a, trace, kernel):
     img[rows - r0, cols - c0] = a
     fimg = ndimage.correlate(img, kernel, mode="constant")
     Yf[:, r0:r1, c0:c1] -= trace[:, None, None] * fimg[None]
-
-
-def _to_csc(cols, vals, d):
-    K = len(cols)
-    if K == 0:
-        return sparse.csc_matrix((d, 0), dtype=np.float32)
-    indptr = np.cumsum([0] + [len(c) for c in cols])
-    return sparse.csc_matrix((np.concatenate(vals), np.concatenate(cols), indptr),
-                             shape=(d, K), dtype=np.float32)

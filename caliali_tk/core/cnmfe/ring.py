@@ -48,35 +48,6 @@ def ds_shape(shape: tuple[int, int], ds: int) -> tuple[int, int]:
     return (-(-shape[0] // ds), -(-shape[1] // ds))
 
 
-def downsample_frames(frames: np.ndarray, ds: int) -> np.ndarray:
-    """Mean over ``ds x ds`` blocks of each frame ``(n, H, W) -> (n, h, w)``.
-
-    Edge blocks that are cut by the border average the pixels they have.
-    """
-    if ds == 1:
-        return np.ascontiguousarray(frames, np.float32)
-    out = np.zeros((frames.shape[0],) + ds_shape(frames.shape[1:], ds), np.float32)
-    _block_mean(np.ascontiguousarray(frames, np.float32), ds, out)
-    return out
-
-
-@numba.njit(nogil=True, cache=True)
-def _block_mean(frames, ds, out):
-    n, H, W = frames.shape
-    h, w = out.shape[1], out.shape[2]
-    count = np.zeros((h, w), np.float32)
-    for r in range(H):
-        for c in range(W):
-            count[r // ds, c // ds] += 1.0
-    for t in range(n):
-        for r in range(H):
-            for c in range(W):
-                out[t, r // ds, c // ds] += frames[t, r, c]
-        for i in range(h):
-            for j in range(w):
-                out[t, i, j] /= count[i, j]
-
-
 def upsample_index(shape: tuple[int, int], ds: int) -> np.ndarray:
     """For every full-resolution pixel (flat index) its down-sampled pixel."""
     H, W = shape
@@ -160,14 +131,3 @@ def _fit_w(R, h, w, offsets, ridge, cols, vals):
         for a in range(m):
             cols[i, a] = idx[a]
             vals[i, a] = sol[a]
-
-
-def background_ds(Yds: np.ndarray, AdsC: np.ndarray, b0_ds: np.ndarray,
-                  W: sparse.csr_matrix) -> np.ndarray:
-    """Background frames on the down-sampled grid.
-
-    ``B = b0 + W (Y - A C - b0)`` for a chunk, with every array flattened to
-    ``(n, d)`` pixels on the down-sampled grid.
-    """
-    fluct = Yds - AdsC - b0_ds[None, :]
-    return b0_ds[None, :] + np.asarray(W @ fluct.T).T.astype(np.float32)
