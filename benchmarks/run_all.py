@@ -7,12 +7,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_extraction  # noqa: E402
 import bench_projections  # noqa: E402
+import bench_seeds  # noqa: E402
 
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     quick = ["--quick"] if "--quick" in argv else []
     bench_projections.main(quick)
+    bench_seeds.main()
     bench_extraction.main(quick)
 
 

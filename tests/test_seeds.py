@@ -1,6 +1,5 @@
 """Seeds: local maxima of Cn·PNR, thresholds, mask; recall on simulated movies."""
 
-import time
 
 import numpy as np
 import pytest
@@ -117,22 +116,6 @@ def test_thresholds_are_monotone(seed, c1, c2, p1, p2):
     hi = f.find(max(c1, c2), max(p1, p2))
     assert not (hi.both & ~lo.both).any()
     assert not (f.find(max(c1, c2), p1).both & ~f.find(min(c1, c2), p1).both).any()
-
-
-def test_find_is_fast_on_600x600():
-    Cn, PNR = _images(600, 600, 1)
-    mask = np.ones(Cn.shape, bool)
-    mask[:100] = False
-    f = SeedFinder(Cn, PNR, 2.5)
-    f.find(0.5, 5, mask)
-    best = min(_timed(lambda: f.find(0.5, 5, mask)) for _ in range(20))
-    assert best < 0.010
-
-
-def _timed(fn):
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 # ------------------------------------------------- simulated ground truth ---
