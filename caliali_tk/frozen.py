@@ -22,7 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-APP_DIR = "caliali-tk"
+from caliali_tk.paths import APP_DIR, user_cache_dir
+
 BUILD_FILE = "caliali_tk_build.txt"  # written into the bundle by build/caliali_tk.spec
 READY_MARK = "warm"  # written by warm_up once every kernel ran
 LOCATORS = "caliali_tk.frozen.BundleCacheLocator,UserWideCacheLocator"
@@ -42,14 +43,6 @@ def build_id() -> str:
     except (TypeError, OSError):
         from caliali_tk import __version__
         return f"{__version__}-source" if not is_frozen() else f"{__version__}-unknown"
-
-
-def user_cache_dir() -> Path:
-    """Per-user cache folder: ``$XDG_CACHE_HOME``, ``%LOCALAPPDATA%`` or ``~/.cache``."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base and os.name == "nt":
-        base = os.environ.get("LOCALAPPDATA")
-    return Path(base or Path.home() / ".cache") / APP_DIR
 
 
 def numba_cache_dir() -> Path:

@@ -27,6 +27,8 @@ import h5py
 import numpy as np
 from scipy import ndimage, sparse
 
+from caliali_tk.paths import user_cache_dir
+
 OFFSET = 200.0  # camera offset in counts, as real sensors have
 _NOISE_BLOCK = 100  # frames per noise block: fixes the random stream per frame
 
@@ -189,7 +191,7 @@ def demo_video(folder=None) -> Path:
     The movie (256 x 256 pixels, 1500 frames, 80 neurons) goes to
     ``folder`` or to the user cache folder, and is reused afterwards.
     """
-    folder = Path(folder) if folder else _user_cache() / "demo"
+    folder = Path(folder) if folder else user_cache_dir() / "demo"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "caliali_demo.h5"
     if not _readable_h5(path):
@@ -405,8 +407,3 @@ def _readable_h5(path):
             return "Object" in f and "ground_truth" in f
     except OSError:
         return False
-
-
-def _user_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-    return Path(base) / "caliali-tk"

@@ -19,11 +19,11 @@ from typing import Dict, List, Optional
 import h5py
 import numpy as np
 
+from ..paths import user_cache_dir
 from .atomic import atomic_path
 
 CACHE_SUFFIX = ".caliali-cache.h5"
 MAX_ENTRIES = 8
-APP_DIR = "caliali-tk"
 
 
 def cache_key(video_path: "str | os.PathLike[str]", gSig: float,
@@ -51,14 +51,6 @@ def cache_key(video_path: "str | os.PathLike[str]", gSig: float,
     text = (f"size={size};mtime_ns={mtime};gSig={float(gSig):.6g};"
             f"filter={bool(spatial_filter)};algo={algo_version}")
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
-def user_cache_dir() -> Path:
-    """The per-user cache folder for caliali-tk (not created here)."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base and os.name == "nt":
-        base = os.environ.get("LOCALAPPDATA")
-    return Path(base or Path.home() / ".cache") / APP_DIR
 
 
 def cache_paths(video_path: "str | os.PathLike[str]") -> List[Path]:
