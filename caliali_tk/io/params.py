@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
+from ..core.filters import default_gSiz
 from ..errors import ParamsError
 from .atomic import atomic_write_text
 
@@ -33,8 +34,7 @@ def gsiz_of(gSig: float) -> int:
     >>> gsiz_of(2.5), gsiz_of(3), gsiz_of(2.25)
     (11, 13, 9)
     """
-    size = math.ceil(4 * gSig)
-    return size if size % 2 else size + 1
+    return default_gSiz(gSig)
 
 
 @dataclass
