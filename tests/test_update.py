@@ -32,7 +32,7 @@ def test_two_halves_of_one_neuron_merge_distinct_neurons_do_not():
     A = sparse.csc_matrix(np.stack([left, right, other], 1).astype(np.float32))
     C = np.stack([c + 0.01 * rng.standard_normal(T), c, c_other]).astype(np.float32)
     assert update.merge_components(A, C, 0.65)[0].shape[1] == 3  # no shape: overlap only
-    A2, C2, _, groups = update.merge_components(A, C, 0.65, shape=shape)
+    A2, C2, groups = update.merge_components(A, C, 0.65, shape=shape)
     assert A2.shape[1] == 2 and len(groups) == 1 and sorted(groups[0]) == [0, 1]
     # the merged footprint covers the whole neuron, its product matches
     merged = int(np.argmin(np.hypot(*(fp.centers_of(A2, shape) - [10, 10]).T)))

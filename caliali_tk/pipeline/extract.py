@@ -73,7 +73,7 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     seeds = seeds_for(summary, params.min_corr, params.min_pnr, params.mask)
     with VideoFile(video_path) as vf:
         run = _Run(vf, params, cancel)
-        A, traces, b0 = run.fit(summary, np.stack([seeds.rows, seeds.cols], 1),
+        A, traces, b0 = run.fit(np.stack([seeds.rows, seeds.cols], 1),
                                 stage.sub(0.15, 0.98))
         fps_session = vf.frames_per_session
     result = _result(A, traces, b0, summary, params, video_path, fps_session,
@@ -106,7 +106,7 @@ class _Run:
 
     # ------------------------------------------------------------ stages --
 
-    def fit(self, summary, seeds, stage: Stage):
+    def fit(self, seeds, stage: Stage):
         """Initialise, then alternate updates; returns A, Traces and b0."""
         p = self.params
         Ybin, noise = self._binned(stage.sub(0.0, 0.1))
@@ -119,24 +119,22 @@ class _Run:
         C = self._unbin(C_bin)
         bg = self._background(Yds_bin, A, C_bin, b0_full)
         n_rounds = max(1, int(p.max_iter))
-        traces = None
         for it in range(n_rounds):
             s = stage.sub(0.15 + 0.8 * it / n_rounds, 0.15 + 0.8 * (it + 1) / n_rounds)
             C_prev = C
-            A, traces = self._temporal(A, C, bg, s.sub(0, 0.45), f"round {it + 1}")
+            traces = self._temporal(A, C, bg, s.sub(0, 0.45), f"round {it + 1}")
             A, traces = self._drop_bad(A, traces)
             if A.shape[1] == 0:
                 break
             A = self._spatial(A, traces.C, bg, noise, s.sub(0.45, 0.9), f"round {it + 1}")
-            A, C, _, _ = update.merge_components(A, traces.C, p.merge_thr, traces.C_raw,
-                                                 self.shape)
+            A, C, _ = update.merge_components(A, traces.C, p.merge_thr, self.shape)
             A, C = update.normalize(A, C)
             keep = np.diff(A.indptr) >= p.min_pixels
             A, C = A[:, keep], C[keep]
             bg = self._background(Yds_bin, A, self._bin(C), b0_full)
             if _converged(C_prev, C, traces):
                 break
-        A, traces = self._temporal(A, C, bg, stage.sub(0.95, 1.0), "final traces")
+        traces = self._temporal(A, C, bg, stage.sub(0.95, 1.0), "final traces")
         A, traces = self._drop_bad(A, traces)
         return A, traces, bg.b0.reshape(self.shape)
 
@@ -167,7 +165,7 @@ class _Run:
     def _initialise(self, Ybin, seeds):
         """Greedy initialisation on the binned movie (filtered twin made here)."""
         p = self.params
-        filt = make_spatial_filter(self.shape, p.gSig, True)
+        filt = make_spatial_filter(self.shape, p.gSig, True, gSiz=p.gsiz)
         Yf = filt(Ybin)
         Yf -= temporal_median(Yf)[None]
         kernel = centered_gaussian_kernel(p.gSig, p.gsiz)
@@ -207,8 +205,7 @@ class _Run:
             stage((start + n) / self.T, f"{label}: traces")
         AtY -= AtF + (A.T @ bg.b0)[:, None]
         AtA = (A.T @ A).toarray()
-        traces = update.temporal_update(AtY, AtA, C, p.ar_order, p.s_min)
-        return A, traces
+        return update.temporal_update(AtY, AtA, C, p.ar_order, p.s_min)
 
     def _spatial(self, A, C, bg, noise, stage: Stage, label):
         """One pass for ``(Y - B) C^T`` on the search areas, then HALS.

@@ -33,7 +33,6 @@ class InitResult:
 
     A: sparse.csc_matrix
     C: np.ndarray
-    seeds_used: np.ndarray  # (K, 2) row, col of the seed behind each neuron
 
 
 def temporal_median(Y: np.ndarray, max_frames: int = 400) -> np.ndarray:
@@ -90,7 +89,7 @@ def greedy_init(Yr: np.ndarray, Yf: np.ndarray, seeds: np.ndarray, gSiz: int,
     Yr -= temporal_median(Yr)[None]
     seeds = np.asarray(seeds, int).reshape(-1, 2)
     peak0 = Yf[:, seeds[:, 0], seeds[:, 1]].max(axis=0) if len(seeds) else []
-    cols, vals, traces, used = [], [], [], []
+    cols, vals, traces = [], [], []
     for (r, c), p0 in zip(seeds, peak0):
         if cancel is not None and cancel.is_set():
             break
@@ -105,10 +104,9 @@ def greedy_init(Yr: np.ndarray, Yf: np.ndarray, seeds: np.ndarray, gSiz: int,
         cols.append(idx)
         vals.append(a)
         traces.append(trace)
-        used.append((r, c))
     A = from_columns(cols, vals, H * W)
     C = np.array(traces, np.float32).reshape(len(traces), T)
-    return InitResult(A, C, np.array(used, int).reshape(-1, 2))
+    return InitResult(A, C)
 
 
 def _box(r, c, half, H, W):

@@ -106,7 +106,7 @@ def normalize(A: sparse.csc_matrix, C: np.ndarray, *others):
 
 
 def merge_components(A: sparse.csc_matrix, C: np.ndarray, merge_thr: float,
-                     C_raw: np.ndarray | None = None, shape: tuple | None = None):
+                     shape: tuple | None = None):
     """Merge components whose footprints touch and traces correlate.
 
     Two footprints touch when they overlap or, given the frame ``shape``,
@@ -118,12 +118,12 @@ def merge_components(A: sparse.csc_matrix, C: np.ndarray, merge_thr: float,
 
     Returns
     -------
-    A, C, C_raw, merged : new footprints and traces; ``merged`` is the list
+    A, C, merged : new footprints and traces; ``merged`` is the list
     of groups (index arrays) that were merged.
     """
     K = A.shape[1]
     if K < 2:
-        return A, C, C_raw, []
+        return A, C, []
     grown = A if shape is None else fp.search_areas(A, shape, 1.5, max(shape))
     overlap = (grown.T @ (A > 0).astype(np.float32)).toarray() > 0
     overlap |= overlap.T
@@ -133,23 +133,23 @@ def merge_components(A: sparse.csc_matrix, C: np.ndarray, merge_thr: float,
     np.fill_diagonal(link, False)
     n, labels = connected_components(sparse.csr_matrix(link), directed=False)
     if n == K:
-        return A, C, C_raw, []
-    cols, vals, traces, raws, groups = [], [], [], [], []
+        return A, C, []
+    cols, vals, traces, groups = [], [], [], []
     for lab in range(n):
         members = np.flatnonzero(labels == lab)
-        a_idx, a_val, c = _rank1(A, C, members)
+        if len(members) == 1:  # unmerged: kept as it is
+            k = members[0]
+            a_idx, a_val, c = A.indices[A.indptr[k]:A.indptr[k + 1]], \
+                A.data[A.indptr[k]:A.indptr[k + 1]], C[k]
+        else:
+            a_idx, a_val, c = _rank1(A, C, members)
+            groups.append(members)
         cols.append(a_idx)
         vals.append(a_val)
         traces.append(c)
-        if C_raw is not None:
-            w = np.array([A[:, m].sum() for m in members])
-            raws.append((w[:, None] * C_raw[members]).sum(0) / max(a_val.sum(), 1e-12))
-        if len(members) > 1:
-            groups.append(members)
     A_new = fp.from_columns(cols, vals, A.shape[0])
     C_new = np.array(traces, np.float32)
-    R_new = np.array(raws, np.float32) if C_raw is not None else None
-    return A_new, C_new, R_new, groups
+    return A_new, C_new, groups
 
 
 def _rank1(A, C, members, n_iter=10):
