@@ -39,7 +39,7 @@ QUICK = [(128, 128, 1000, 30, 2.0)]
 
 
 def _movie(h, w, t, k):
-    from caliali_tk.simulate import write_simulated
+    from caliali_tk.demo.files import write_simulated
 
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"extract_{h}x{w}x{t}_{k}.h5"
@@ -51,11 +51,11 @@ def _movie(h, w, t, k):
 
 def _child(path: str, max_memory: float) -> dict:
     """Extract one movie; runs in its own interpreter."""
-    from caliali_tk.frozen import warm_up
+    from caliali_tk.bundle.frozen import warm_up
     from caliali_tk.io.params import FileParams
     from caliali_tk.pipeline import compute_summary, extract
-    from caliali_tk.selftest import score_against_truth
-    from caliali_tk.simulate import load_truth
+    from caliali_tk.demo.selftest import score_against_truth
+    from caliali_tk.demo.files import load_truth
 
     warm_up()
     params = FileParams(max_memory_gb=max_memory)

@@ -1,4 +1,4 @@
-"""Timing of OASIS deconvolution (caliali_tk.core.oasis).
+"""Timing of OASIS deconvolution (caliali_tk.core.deconv).
 
 Run: ``python benchmarks/bench_oasis.py [--traces 300] [--frames 3000]``.
 
@@ -17,8 +17,8 @@ import numpy as np
 from scipy.optimize import nnls
 from scipy.signal import lfilter
 
-from caliali_tk.core import oasis
-from caliali_tk.core.oasis import deconvolve, objective, oasis_ar1, oasis_ar2
+from caliali_tk.core.deconv import deconvolve, objective, oasis_ar1, oasis_ar2
+from caliali_tk.core.deconv.oasis_ar1 import _ar1_pools, _lam_shift
 
 
 def simulate(K, T, g, snr=5.0, rate=0.01, sigma=0.2, seed=0):
@@ -116,7 +116,7 @@ def main(argv=None):
         for y in ys:
             c = np.zeros(T)
             s = np.zeros(T)
-            oasis._ar1_pools.py_func(oasis._lam_shift.py_func(y, g1[0], 0.0, 0.5),
+            _ar1_pools.py_func(_lam_shift.py_func(y, g1[0], 0.0, 0.5),
                                      g1[0], 0.0, False, c, s)
 
     sec_py, _ = timed(pure_python)

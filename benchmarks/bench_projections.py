@@ -40,7 +40,7 @@ CACHE = HERE / ".cache"
 
 def _movie(height: int, width: int, n_frames: int) -> Path:
     """Simulated uint16 movie in the cache folder (written on first use)."""
-    from caliali_tk.simulate import write_simulated
+    from caliali_tk.demo.files import write_simulated
 
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"bench_{height}x{width}x{n_frames}.h5"
@@ -77,7 +77,8 @@ def _child_stream(path: str, gSig: float, chunk: int, raw: bool) -> dict:
 
     import numpy as np
 
-    from caliali_tk.core.summary import NoisePass, SummaryPass, summary_images
+    from caliali_tk.core.noise_pass import NoisePass
+    from caliali_tk.core.summary import SummaryPass, summary_images
     from caliali_tk.io.video import VideoFile
 
     warm = np.random.default_rng(0).random((40, 24, 24))

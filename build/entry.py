@@ -1,11 +1,11 @@
 """Entry script of the PyInstaller bundle: ``caliali-tk`` (GUI and CLI verbs).
 
-`caliali_tk.frozen.setup` runs before anything imports numba: it points
+`caliali_tk.bundle.frozen.setup` runs before anything imports numba: it points
 numba's kernel cache at a per-user folder and fixes stdio of windowed
 Windows builds.
 """
 
-import caliali_tk.frozen as _frozen
+import caliali_tk.bundle.frozen as _frozen
 
 _frozen.setup()
 

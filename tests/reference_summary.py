@@ -70,7 +70,7 @@ def reference_cn(z):
 
 def reference_summary(movie, gSig, spatial_filter=True, plan=None, seg_len=128):
     """Dict with Cn, PNR, sn, baseline computed the straightforward way."""
-    from caliali_tk.core.noise import noise_frame_plan
+    from caliali_tk.core.noise_pass import noise_frame_plan
 
     movie = np.asarray(movie)
     if plan is None:

@@ -1,4 +1,4 @@
-"""The PyInstaller bundle's run-time set-up (caliali_tk.frozen) and, when a
+"""The PyInstaller bundle's run-time set-up (caliali_tk.bundle.frozen) and, when a
 bundle has been built (``make exe``), a smoke test of it."""
 
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from caliali_tk import frozen
+from caliali_tk.bundle import frozen
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "build" / "dist" / "caliali-tk" / (
@@ -21,7 +21,7 @@ BUNDLE = ROOT / "build" / "dist" / "caliali-tk" / (
 FAKE_FROZEN = textwrap.dedent("""
     import sys
     sys.frozen, sys._MEIPASS = True, {meipass!r}
-    import caliali_tk.frozen as fz
+    import caliali_tk.bundle.frozen as fz
     fz.setup()
     sys.path.insert(0, {mods!r})
     import numpy as np

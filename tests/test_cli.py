@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from caliali_tk import __version__, cli
-from caliali_tk.selftest import score_against_truth
-from caliali_tk.simulate import write_simulated
+from caliali_tk.demo.selftest import score_against_truth
+from caliali_tk.demo.files import write_simulated
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ from scipy import sparse
 from caliali_tk.core.cnmfe import ring
 from caliali_tk.core.cnmfe.kernels import (accumulate_AtY, accumulate_YCt,
                                            entries_by_pixel, hals_spatial)
-from caliali_tk.pipeline.background import Background, block_mean_operator
+from caliali_tk.core.cnmfe.background import Background, block_mean_operator
 
 
 def _random_A(rng, d, K, density=0.1):

@@ -10,8 +10,8 @@ from caliali_tk.errors import UserError
 from caliali_tk.io.params import FileParams
 from caliali_tk.io.results import load_results, results_path
 from caliali_tk.pipeline import Cancelled, extract
-from caliali_tk.selftest import score_against_truth
-from caliali_tk.simulate import write_simulated
+from caliali_tk.demo.selftest import score_against_truth
+from caliali_tk.demo.files import write_simulated
 
 
 @pytest.fixture(scope="module")

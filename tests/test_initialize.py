@@ -3,11 +3,12 @@
 import numpy as np
 
 from caliali_tk.core.cnmfe.footprints import centers_of
-from caliali_tk.core.cnmfe.initialize import greedy_init, robust_noise, temporal_median
+from caliali_tk.core.cnmfe.initialize import greedy_init
+from caliali_tk.core.noise import robust_noise, temporal_median
 from caliali_tk.core.filters import centered_gaussian_kernel, make_spatial_filter
 from caliali_tk.core.seeds import find_seeds
 from caliali_tk.core.summary import summary_images
-from caliali_tk.simulate import simulate
+from caliali_tk.demo.simulate import simulate
 
 
 def _init(Y, gSig=2.5, seeds=None):
@@ -16,7 +17,7 @@ def _init(Y, gSig=2.5, seeds=None):
         found = find_seeds(s.Cn, s.PNR, 0.6, 5.0, gSig)
         seeds = np.stack([found.rows, found.cols], 1)
     Yf = make_spatial_filter(Y.shape[1:], gSig)(Y)
-    Yf -= temporal_median(Yf)[None]
+    Yf -= temporal_median(Yf, 400)[None]
     return greedy_init(Y.copy(), Yf, seeds, 11, centered_gaussian_kernel(gSig), 5), seeds
 
 

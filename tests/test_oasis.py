@@ -1,4 +1,4 @@
-"""OASIS deconvolution, AR estimation and PSD noise (caliali_tk.core.oasis / .ar).
+"""OASIS deconvolution, AR estimation and trace noise (caliali_tk.core.deconv, core.noise).
 
 The references here are independent of the module: the kernel matrix comes
 from scipy.signal.lfilter, the convex problem is solved by scipy's NNLS on
@@ -17,9 +17,12 @@ from hypothesis import strategies as st
 from scipy.optimize import nnls
 from scipy.signal import lfilter
 
-from caliali_tk.core import oasis
-from caliali_tk.core.ar import ar_roots, estimate_ar, impulse_response, noise_psd, noise_psd_rows
-from caliali_tk.core.oasis import Deconv, deconvolve, oasis_ar1, oasis_ar2
+from caliali_tk.core.deconv import Deconv, deconvolve, oasis_ar1, oasis_ar2
+from caliali_tk.core.deconv.active_set import _ls_on_support, _spikes
+from caliali_tk.core.deconv.ar import ar_roots, estimate_ar, impulse_response
+from caliali_tk.core.deconv.deconvolve import _kt
+from caliali_tk.core.deconv.oasis_ar1 import _lam_shift
+from caliali_tk.core.noise import trace_noise, trace_noise_rows
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -306,29 +309,29 @@ def test_smin_removes_small_noise_spikes():
 
 @pytest.mark.parametrize("method", ["logmexp", "mean", "median"])
 @pytest.mark.parametrize("sigma", [0.1, 2.0])
-def test_noise_psd_white(method, sigma):
+def test_trace_noise_white(method, sigma):
     rng = np.random.default_rng(1)
-    sn = noise_psd_rows(sigma * rng.standard_normal((50, 3000)), method=method)
+    sn = trace_noise_rows(sigma * rng.standard_normal((50, 3000)), method=method)
     assert abs(np.mean(sn) / sigma - 1) < 0.03
     assert np.all(np.abs(sn / sigma - 1) < 0.1)
 
 
 @pytest.mark.parametrize("g", [[0.95], [0.9], [0.8], [1.55, -0.57]])
-def test_noise_psd_on_calcium(g):
+def test_trace_noise_on_calcium(g):
     # the calcium's own power in the band biases σ up a little (a few % here)
     for seed in range(6):
         y, _, _ = simulate(3000, g, snr=5, seed=seed)
-        assert abs(noise_psd(y) / 0.2 - 1) < 0.1
+        assert abs(trace_noise(y) / 0.2 - 1) < 0.1
 
 
-def test_noise_psd_rows_matches_single():
+def test_trace_noise_rows_matches_single():
     rng = np.random.default_rng(2)
     Y = rng.standard_normal((7, 501)) * np.arange(1, 8)[:, None]
-    np.testing.assert_allclose(noise_psd_rows(Y), [noise_psd(y) for y in Y], rtol=1e-12)
-    assert noise_psd(np.full(100, 3.0)) == 0.0
-    assert noise_psd(np.zeros(1)) == 0.0
+    np.testing.assert_allclose(trace_noise_rows(Y), [trace_noise(y) for y in Y], rtol=1e-12)
+    assert trace_noise(np.full(100, 3.0)) == 0.0
+    assert trace_noise(np.zeros(1)) == 0.0
     for T in range(2, 12):
-        assert np.isfinite(noise_psd(rng.standard_normal(T)))
+        assert np.isfinite(trace_noise(rng.standard_normal(T)))
 
 
 @pytest.mark.parametrize("g,tol", [(0.8, 0.05), (0.9, 0.02), (0.95, 0.02), (0.98, 0.01)])
@@ -510,17 +513,17 @@ def test_kernels_match_numpy_twins():
         K = kernel_matrix(g, T)
         G = np.linalg.inv(K)
         lam = 0.7
-        np.testing.assert_allclose(oasis._lam_shift(y, g[0], g[1], lam),
+        np.testing.assert_allclose(_lam_shift(y, g[0], g[1], lam),
                                    y - lam * G.T @ np.ones(T), atol=1e-12)
-        np.testing.assert_allclose(oasis._kt(y, g[0], g[1]), K.T @ y, atol=1e-10)
+        np.testing.assert_allclose(_kt(y, g[0], g[1]), K.T @ y, atol=1e-10)
         out = np.empty(T)
-        oasis._spikes(y, g[0], g[1], out)
+        _spikes(y, g[0], g[1], out)
         np.testing.assert_allclose(out, G @ y, atol=1e-12)
         # least squares with spikes only on a support: dense KKT solve
         active = rng.random(T) < 0.3
         z, mu = np.empty(T), np.empty(T)
         work = [np.empty(T) for _ in range(4)]
-        oasis._ls_on_support(y, g[0], g[1], active, z, mu, np.empty(T, np.int64), *work)
+        _ls_on_support(y, g[0], g[1], active, z, mu, np.empty(T, np.int64), *work)
         KS = K[:, active]
         s_ref = np.linalg.lstsq(KS, y, rcond=None)[0]
         np.testing.assert_allclose(z, KS @ s_ref, atol=1e-9)

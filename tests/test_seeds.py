@@ -125,7 +125,7 @@ def _recall(height, width, n_frames, n_neurons, seed, min_corr=None, min_pnr=Non
     """Seed recall and count; the thresholds default to FileParams' defaults."""
     from caliali_tk.core.summary import summary_images
     from caliali_tk.io.params import FileParams
-    from caliali_tk.simulate import simulate
+    from caliali_tk.demo.simulate import simulate
 
     min_corr = FileParams().min_corr if min_corr is None else min_corr
     min_pnr = FileParams().min_pnr if min_pnr is None else min_pnr

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from caliali_tk.core.filters import centered_gaussian_kernel
-from caliali_tk.core.noise import (NoisePass, baseline_frames, noise_frame_plan, psd_noise,
-                                   welch_window)
+from caliali_tk.core.noise import pixel_noise, welch_window
+from caliali_tk.core.noise_pass import NoisePass, baseline_frames, noise_frame_plan
 from caliali_tk.core.summary import SummaryImages, SummaryPass, summary_images
 from reference_summary import reference_summary
 
@@ -38,7 +38,7 @@ def test_white_noise_sigma_recovered_within_5_percent():
     rng = np.random.default_rng(1)
     sig = rng.uniform(0.5, 20.0, size=(8, 8))
     Y = (sig * rng.standard_normal((10000, 8, 8))).astype(np.float32)
-    assert np.abs(psd_noise(Y, axis=0) / sig - 1).max() < 0.05  # every pixel
+    assert np.abs(pixel_noise(Y, axis=0) / sig - 1).max() < 0.05  # every pixel
     # the streaming pass reads ~1000 of the frames: every pixel within ~3 sd
     npass = NoisePass((8, 8), 10000, 2.5, spatial_filter=False)
     for s in range(0, 10000, 500):
@@ -57,15 +57,15 @@ def test_white_noise_through_filter():
     assert abs(np.median(interior) / (3.0 * gain) - 1) < 0.05
 
 
-def test_psd_noise_scalar_and_axis():
+def test_pixel_noise_scalar_and_axis():
     rng = np.random.default_rng(3)
     x = 2.0 * rng.standard_normal((3, 4000))
-    sn = psd_noise(x)
+    sn = pixel_noise(x)
     assert sn.shape == (3,) and np.allclose(sn, 2.0, rtol=0.05)
-    assert isinstance(psd_noise(x[0]), float)
-    assert np.allclose(psd_noise(x.T, axis=0), sn)
+    assert isinstance(pixel_noise(x[0]), float)
+    assert np.allclose(pixel_noise(x.T, axis=0), sn)
     with pytest.raises(ValueError):
-        psd_noise(np.zeros(5))
+        pixel_noise(np.zeros(5))
 
 
 def test_slow_signal_does_not_leak_into_band():
@@ -74,7 +74,7 @@ def test_slow_signal_does_not_leak_into_band():
     slow = (100 * np.sin(2 * np.pi * t / 200.0) + 0.05 * t
             + 100 * np.exp(-(((t % 300) - 150) / 10.0) ** 2))
     x = slow + np.random.default_rng(4).standard_normal(3000)
-    assert abs(psd_noise(x) - 1.0) < 0.05
+    assert abs(pixel_noise(x) - 1.0) < 0.05
 
 
 def test_window_is_periodic_tukey():
@@ -132,7 +132,7 @@ def test_streaming_matches_reference_on_random_movie(spatial_filter, T):
 
 
 def test_streaming_matches_reference_on_simulated_movie():
-    from caliali_tk.simulate import simulate
+    from caliali_tk.demo.simulate import simulate
     Y, _ = simulate(64, 64, 600, n_neurons=12, seed=5)
     s = summary_images(Y, 2.5, chunk_frames=100)
     _compare(s, reference_summary(Y, 2.5))

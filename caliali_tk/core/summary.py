@@ -11,7 +11,7 @@ noise level (both from :mod:`caliali_tk.core.noise`):
   time of ``z`` with each of the 8 neighbours (those inside the frame), Cn is
   their mean. A pixel whose ``z`` has zero variance correlates 0.
 
-Two streaming passes over the movie: :class:`~caliali_tk.core.noise.NoisePass`
+Two streaming passes over the movie: :class:`~caliali_tk.core.noise_pass.NoisePass`
 on a few blocks of frames, then :class:`SummaryPass` on every frame once.
 The second pass keeps only running sums in float64 — Σz, Σz² and Σz·z' for
 the 4 neighbour directions right, down, down-right, down-left — and the
@@ -32,10 +32,10 @@ import numpy as np
 from numba import njit
 
 from .filters import make_spatial_filter
-from .noise import SEG_LEN, NoisePass, NoiseResult, noise_frame_plan
+from .noise import SEG_LEN
+from .noise_pass import NoisePass, NoiseResult, noise_frame_plan
 
-__all__ = ["SummaryImages", "SummaryPass", "summary_images", "NoisePass",
-           "NoiseResult", "noise_frame_plan", "THRESHOLD_SIGMA"]
+__all__ = ["SummaryImages", "SummaryPass", "summary_images", "THRESHOLD_SIGMA"]
 
 #: Samples below this many σ are zeroed before the local correlation.
 THRESHOLD_SIGMA = 3.0

@@ -15,6 +15,7 @@ from matplotlib.backends.backend_tkagg import FigureCanvasTkAgg, NavigationToolb
 from matplotlib.figure import Figure
 
 from caliali_tk.errors import UserError
+from caliali_tk.io.params import DEFAULT_FPS
 from caliali_tk.io.results import load_results
 from caliali_tk.gui import dialogs
 from caliali_tk.gui.export import export_paths, write_traces_csv
@@ -34,7 +35,7 @@ def frame_rate(result) -> float:
             continue
         if fps > 0:
             return fps
-    return 10.0
+    return DEFAULT_FPS
 
 
 class ResultsWindow(tk.Toplevel):

@@ -12,7 +12,7 @@ import queue
 import threading
 import tkinter as tk
 
-from caliali_tk import frozen
+from caliali_tk.bundle import frozen
 
 POLL_MS = 100
 
@@ -58,7 +58,7 @@ class Startup:
     def _work(self) -> None:
         try:
             if self.demo:
-                from caliali_tk.simulate import demo_video
+                from caliali_tk.demo.files import demo_video
 
                 self.messages.put(("status", "simulating the demo video (first run only)…"))
                 self.messages.put(("demo", str(demo_video())))

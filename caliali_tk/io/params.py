@@ -26,6 +26,8 @@ SIDECAR_SUFFIX = ".caliali.json"
 SIDECAR_FORMAT = "caliali-tk-params"
 SIDECAR_VERSION = 1
 MASK_MODES = ("include", "exclude")
+#: Frame rate (Hz) when neither the user nor the file gives one (CaliAli's default).
+DEFAULT_FPS = 10.0
 
 
 def gsiz_of(gSig: float) -> int:
@@ -64,7 +66,7 @@ class FileParams:
     min_pnr: float = 5.0
     min_corr: float = 0.5
     gSig: float = 2.5
-    fps: float = 10.0
+    fps: float = DEFAULT_FPS
     gSiz: Optional[int] = None
     spatial_filter: bool = True
     mask: List[dict] = field(default_factory=list)

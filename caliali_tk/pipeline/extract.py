@@ -20,20 +20,28 @@ import numpy as np
 from scipy import sparse
 
 from caliali_tk import __version__
+from caliali_tk.core.binning import add_to_bins, bin_time, n_bins
 from caliali_tk.core.cnmfe import footprints as fp
 from caliali_tk.core.cnmfe import update
-from caliali_tk.core.cnmfe.initialize import greedy_init, temporal_median
+from caliali_tk.core.cnmfe.initialize import MEDIAN_FRAMES, greedy_init
 from caliali_tk.core.cnmfe.kernels import accumulate_AtY, accumulate_YCt
 from caliali_tk.core.cnmfe.ring import ds_shape
 from caliali_tk.core.filters import make_spatial_filter, centered_gaussian_kernel
+from caliali_tk.core.noise import temporal_median
 from caliali_tk.io.params import FileParams, load_params
 from caliali_tk.io.results import Result, results_path, source_info, write_results
 from caliali_tk.io.video import VideoFile
-from caliali_tk.pipeline.background import block_mean_operator, fit_background
+from caliali_tk.core.cnmfe.background import block_mean_operator, fit_background
 from caliali_tk.pipeline.common import Stage, check
 from caliali_tk.pipeline.summary import compute_summary, seeds_for
 
 CONVERGED = 0.99  # stop when 95% of the traces have this cosine with the last round's
+MAX_CHUNK_FRAMES = 500  # frames read at a time, at most
+CHUNK_SHARE = 1 / 16  # share of the memory budget one chunk of frames may take
+BINNED_SHARE = 1 / 2  # share of the budget for the binned copy and its twins
+BINNED_BYTES = 12  # per pixel and binned frame: copy, filtered twin, temporary (float32)
+MIN_BINNED_FRAMES = 50  # the binned copy keeps at least this many frames
+MIN_DILATE = 2.0  # pixels a footprint's search area grows by, at least (else gSig)
 
 
 def extract(video_path, params: FileParams | None = None, progress=None, cancel=None,
@@ -94,11 +102,9 @@ class _Run:
         self.shape = (vf.height, vf.width)
         self.T = vf.n_frames
         budget = params.max_memory_gb * 2 ** 30
-        self.chunk = int(max(1, min(500, vf.chunk_frames_for(budget / 16))))
+        self.chunk = int(max(1, min(MAX_CHUNK_FRAMES, vf.chunk_frames_for(budget * CHUNK_SHARE))))
         d = self.shape[0] * self.shape[1]
-        # the binned copy, its filtered twin and a temporary: ~3 x 4 B per
-        # pixel and frame, in half the budget (chunks and products take the rest)
-        tb_frames = max(50, int(budget / 2 / (12 * d)))
+        tb_frames = max(MIN_BINNED_FRAMES, int(budget * BINNED_SHARE / (BINNED_BYTES * d)))
         self.tb = max(1, -(-self.T // tb_frames))
         self.ds = int(params.bg_downsample)
         self.D, self.up = block_mean_operator(self.shape, self.ds)
@@ -141,18 +147,13 @@ class _Run:
     def _binned(self, stage: Stage):
         """Movie averaged over bins of ``tb`` frames; each pixel's noise sd."""
         T, tb = self.T, self.tb
-        n_bins = -(-T // tb)
-        Ybin = np.zeros((n_bins,) + self.shape, np.float32)
-        counts = np.zeros(n_bins)
+        Ybin = np.zeros((n_bins(T, tb),) + self.shape, np.float32)
+        counts = np.zeros(len(Ybin))
         diff2 = np.zeros(self.shape)
         last = None
         for start, frames in self.vf.iter_chunks(self.chunk):
             check(self.cancel)
-            idx = (start + np.arange(len(frames))) // tb
-            for b in np.unique(idx):
-                sel = idx == b
-                Ybin[b] += frames[sel].sum(axis=0)
-                counts[b] += sel.sum()
+            add_to_bins(Ybin, counts, frames, start, tb)
             seq = frames if last is None else np.concatenate([last[None], frames])
             step = seq[1:] - seq[:-1]
             diff2 += np.einsum("tij,tij->ij", step, step)
@@ -167,7 +168,7 @@ class _Run:
         p = self.params
         filt = make_spatial_filter(self.shape, p.gSig, True, gSiz=p.gsiz)
         Yf = filt(Ybin)
-        Yf -= temporal_median(Yf)[None]
+        Yf -= temporal_median(Yf, MEDIAN_FRAMES)[None]
         kernel = centered_gaussian_kernel(p.gSig, p.gsiz)
         init = greedy_init(Ybin, Yf, seeds, p.gsiz, kernel, p.min_pixels, self.cancel)
         return update.normalize(init.A, init.C)
@@ -215,7 +216,7 @@ class _Run:
         ``b0[p] sum_t C[k, t]``.
         """
         p = self.params
-        pattern = fp.search_areas(A, self.shape, dilate=max(2.0, p.gSig),
+        pattern = fp.search_areas(A, self.shape, dilate=max(MIN_DILATE, p.gSig),
                                   limit=p.gsiz)
         A_ds = sparse.csc_matrix(self.D @ A)
         rows = pattern.indices.astype(np.int64)
@@ -249,11 +250,7 @@ class _Run:
 
     def _bin(self, C):
         """Traces averaged over the same bins as the binned movie."""
-        T, tb = self.T, self.tb
-        n_bins = -(-T // tb)
-        pad = n_bins * tb - T
-        Cp = np.concatenate([C, np.repeat(C[:, -1:], pad, axis=1)], axis=1) if pad else C
-        return Cp.reshape(C.shape[0], n_bins, tb).mean(axis=2)
+        return bin_time(C, self.tb, axis=1)
 
     def _unbin(self, C_bin):
         return np.repeat(C_bin, self.tb, axis=1)[:, :self.T].astype(np.float32)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from caliali_tk.core.mask import mask_from_polygons
-from caliali_tk.core.noise import NoisePass
+from caliali_tk.core.noise_pass import NoisePass
 from caliali_tk.core.seeds import SeedFinder, Seeds
 from caliali_tk.core.summary import SummaryImages, SummaryPass
 from caliali_tk.io import cache

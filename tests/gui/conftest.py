@@ -16,7 +16,7 @@ import tkinter as tk
 
 import pytest
 
-from caliali_tk.simulate import write_simulated
+from caliali_tk.demo.files import write_simulated
 
 SMALL = dict(height=64, width=64, n_frames=300, n_neurons=8, gSig=2.5, seed=3)
 MEDIUM = dict(height=128, width=128, n_frames=1500, n_neurons=30, gSig=2.5, seed=4)

@@ -58,7 +58,7 @@ def capture(win: tk.Misc, path: Path) -> None:
 
 def make_videos(folder: Path, frames: int) -> list:
     """Three sessions of one simulated mouse (copies, so one simulation)."""
-    from caliali_tk.simulate import write_simulated
+    from caliali_tk.demo.files import write_simulated
     first = folder / "mouse07_day1.h5"
     write_simulated(first, 256, 256, frames, n_neurons=60, gSig=2.5, seed=7)
     paths = [first]

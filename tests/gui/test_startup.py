@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from caliali_tk import frozen
+from caliali_tk.bundle import frozen
 from caliali_tk.gui import startup as startup_module
 
 pytestmark = pytest.mark.gui
@@ -19,7 +19,7 @@ def _pump(root, until, timeout=60.0):
 
 
 def test_demo_is_loaded_and_kernels_warmed_in_the_background(app, tmp_path, monkeypatch):
-    import caliali_tk.simulate as sim
+    import caliali_tk.demo.files as sim
     demo = tmp_path / "demo.h5"
     sim.write_simulated(demo, 48, 48, 200, n_neurons=4, seed=1)
     calls = []

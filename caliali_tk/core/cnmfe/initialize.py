@@ -19,12 +19,14 @@ import numpy as np
 from scipy import ndimage, sparse
 
 from caliali_tk.core.cnmfe.footprints import from_columns
+from caliali_tk.core.noise import robust_noise, temporal_median
 
 SUPPORT_CORR = 0.3  # a pixel joins the footprint above this correlation
 CORE_CORR = 0.7  # pixels averaged into the seed's trace
 BACKGROUND_CORR = 0.1  # pixels below this in the box give the local background
 MIN_SEED_SNR = 3.0  # the seed's trace must rise this many noise sd above baseline
 EXPLAINED = 0.5  # a seed whose peak the earlier neurons took this share of is done
+MEDIAN_FRAMES = 400  # frames a baseline median is taken from
 
 
 @dataclass
@@ -33,28 +35,6 @@ class InitResult:
 
     A: sparse.csc_matrix
     C: np.ndarray
-
-
-def temporal_median(Y: np.ndarray, max_frames: int = 400) -> np.ndarray:
-    """Per-pixel median over time, from at most ``max_frames`` evenly spaced frames.
-
-    A baseline needs no more, and a full median over a long movie costs
-    seconds.
-    """
-    step = max(1, -(-Y.shape[0] // max_frames))
-    return np.median(Y[::step], axis=0)
-
-
-def robust_noise(Y: np.ndarray) -> np.ndarray:
-    """Noise sd per pixel from the samples below the temporal median.
-
-    Positive transients do not inflate it, which a plain sd would.
-    ``Y`` is ``(T, ...)``; returns the trailing shape.
-    """
-    x = Y - temporal_median(Y)
-    neg = np.minimum(x, 0.0)
-    count = np.maximum((x < 0).sum(axis=0), 1)
-    return np.sqrt((neg ** 2).sum(axis=0) / count).astype(np.float32) + 1e-6
 
 
 def greedy_init(Yr: np.ndarray, Yf: np.ndarray, seeds: np.ndarray, gSiz: int,
@@ -86,7 +66,7 @@ def greedy_init(Yr: np.ndarray, Yf: np.ndarray, seeds: np.ndarray, gSiz: int,
     """
     T, H, W = Yr.shape
     sn = robust_noise(Yf)
-    Yr -= temporal_median(Yr)[None]
+    Yr -= temporal_median(Yr, MEDIAN_FRAMES)[None]
     seeds = np.asarray(seeds, int).reshape(-1, 2)
     peak0 = Yf[:, seeds[:, 0], seeds[:, 1]].max(axis=0) if len(seeds) else []
     cols, vals, traces = [], [], []

@@ -14,6 +14,8 @@ import numba
 import numpy as np
 from scipy import sparse
 
+from caliali_tk.core.binning import bin_time, n_bins
+
 
 MAX_RING = 24  # ring pixels used per pixel; the background is smooth along it
 MAX_FIT_FRAMES = 300  # frames (after binning) the weights are fitted on
@@ -79,7 +81,8 @@ def fit_ring_weights(R: np.ndarray, shape_ds: tuple[int, int], radius_ds: float,
     """
     h, w = shape_ds
     offsets = ring_offsets(radius_ds)
-    R = _bin_columns(np.asarray(R, np.float32), MAX_FIT_FRAMES)
+    tb = n_bins(R.shape[1], MAX_FIT_FRAMES)  # frames per bin: at most MAX_FIT_FRAMES bins
+    R = np.ascontiguousarray(bin_time(np.asarray(R, np.float32), tb, axis=1), np.float32)
     n = len(offsets)
     cols = np.full((h * w, n), -1, np.int64)
     vals = np.zeros((h * w, n), np.float32)
@@ -88,15 +91,6 @@ def fit_ring_weights(R: np.ndarray, shape_ds: tuple[int, int], radius_ds: float,
     rows = np.repeat(np.arange(h * w), n).reshape(h * w, n)
     return sparse.csr_matrix((vals[keep], (rows[keep], cols[keep])),
                              shape=(h * w, h * w))
-
-
-def _bin_columns(R, n_max):
-    """Average consecutive columns (frames) so that at most ``n_max`` remain."""
-    b = -(-R.shape[1] // n_max)
-    if b <= 1:
-        return np.ascontiguousarray(R)
-    n = R.shape[1] // b
-    return np.ascontiguousarray(R[:, :n * b].reshape(R.shape[0], n, b).mean(axis=2))
 
 
 @numba.njit(nogil=True, parallel=True, cache=True)

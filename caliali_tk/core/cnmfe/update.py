@@ -13,7 +13,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from caliali_tk.core import oasis
+from caliali_tk.core.deconv import deconvolve
 from caliali_tk.core.cnmfe import footprints as fp
 from caliali_tk.core.cnmfe.kernels import entries_by_pixel, hals_spatial
 
@@ -61,7 +61,7 @@ def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
             if akk <= 0:
                 continue
             raw = C[k] + (AtYb[k] - AtA[k] @ C) / akk
-            d = oasis.deconvolve(raw, p=p, s_min=s_min)
+            d = deconvolve(raw, p=p, s_min=s_min)
             C[k] = d.c
             C_raw[k] = raw - d.b
             S[k], sn[k], g[k] = d.s, d.sn, np.resize(d.g, p)

@@ -1,6 +1,6 @@
 """The exact pass of OASIS AR(2): block principal pivoting on the spikes.
 
-Part of :mod:`caliali_tk.core.oasis`. With ``G`` the banded matrix taking the
+Part of :mod:`caliali_tk.core.deconv`. With ``G`` the banded matrix taking the
 calcium to its spikes (``s = G c``), :func:`_active_set` solves
 ``min ½‖yt − c‖²`` s.t. ``G c ≥ 0`` exactly, each step a least squares with
 spikes free only on a support (:func:`_ls_on_support`, one pentadiagonal

@@ -1,19 +1,14 @@
-"""Noise level and autoregressive (AR) calcium kernels of single traces.
+"""Autoregressive (AR) calcium kernels of single traces.
 
 The calcium model of OASIS / CNMF-E is an AR(p) process driven by
 non-negative spikes, ``c_t = g_1 c_{t-1} + ... + g_p c_{t-p} + s_t``, observed
-as ``y_t = b + c_t + noise``. This module estimates its two nuisance
-parameters from a trace:
-
-- :func:`noise_psd` / :func:`noise_psd_rows`: the noise σ, read off the
-  periodogram in the upper band (0.25–0.5 of the sampling rate) where the slow
-  calcium signal has almost no power;
-- :func:`estimate_ar`: the AR coefficients from the autocovariance
-  (Yule–Walker with the noise variance removed from lag 0), clipped so that
-  the impulse response is positive and decaying;
-
-and gives the impulse response of a kernel (:func:`impulse_response`). The
-deconvolution itself is in :mod:`caliali_tk.core.oasis`.
+as ``y_t = b + c_t + noise``. :func:`estimate_ar` estimates the AR
+coefficients from the trace's autocovariance (Yule–Walker with the noise
+variance removed from lag 0), clipped so that the impulse response is
+positive and decaying; :func:`impulse_response` and :func:`ar_roots`
+describe a kernel. The trace's other nuisance parameter, its noise σ, is
+:func:`caliali_tk.core.noise.trace_noise`; the deconvolution itself is in
+:mod:`caliali_tk.core.deconv`.
 """
 
 from __future__ import annotations
@@ -21,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["noise_psd", "noise_psd_rows", "estimate_ar", "impulse_response",
-           "ar_roots", "MIN_ROOT", "MAX_ROOT"]
+from caliali_tk.core.noise import trace_noise
+
+__all__ = ["estimate_ar", "impulse_response", "ar_roots", "MIN_ROOT", "MAX_ROOT"]
 
 #: Smallest AR root (decay factor per frame) :func:`estimate_ar` returns.
 MIN_ROOT = 0.01
@@ -30,115 +26,6 @@ MIN_ROOT = 0.01
 MAX_ROOT = 0.999
 #: Decay time constant (frames) used when a trace carries no information.
 _FALLBACK_TAU = 10.0
-#: Elements per FFT block in :func:`noise_psd_rows` (bounds temporaries).
-_BLOCK_ELEMS = 1 << 22
-
-
-def noise_psd_rows(Y, fs_band=(0.25, 0.5), method="logmexp"):
-    """Noise σ of many traces from their periodogram's upper band.
-
-    Each row is mean-subtracted and its one-sided periodogram
-    ``P_k = 2 |X_k|² / T`` (sampling rate 1) is taken at the frequencies
-    ``fs_band[0] <= f_k <= fs_band[1]`` (the DC and Nyquist bins excluded),
-    so that white noise of standard deviation σ gives ``E[P_k] = 2σ²``; then
-    ``σ = sqrt(PSD / 2)`` with the band PSD averaged by ``method``.
-
-    Parameters
-    ----------
-    Y : array_like (K, T) or (T,)
-        Traces, time along the last axis.
-    fs_band : (float, float)
-        Band as fractions of the sampling rate, within [0, 0.5].
-    method : {'logmexp', 'mean', 'median'}
-        ``'mean'``: arithmetic mean (unbiased, sensitive to a few large
-        bins); ``'logmexp'``: exponential of the mean log, times
-        ``exp(γ_Euler)``; ``'median'``: median divided by ``ln 2``. The two
-        factors make the robust averages unbiased for Gaussian white noise
-        (each bin is then ``σ²·χ²₂``).
-
-    Returns
-    -------
-    sn : ndarray float64 (K,)
-        One σ per row (a 1-D input is one row: shape (1,)).
-
-    Notes
-    -----
-    Traces with 2 or 3 samples have no bin in the default band; for them
-    ``σ = sqrt(mean(diff(y)²) / 2)``. A single sample gives 0, and so does a
-    constant trace.
-
-    The calcium signal's own power in the band adds to the noise: σ comes out
-    a few percent high on active traces (about 4 % for a 20-frame decay, one
-    spike per 100 frames at a peak of 5σ; about 8 % at one per 50 frames),
-    less for kernels with a rise time (AR(2)), whose spectrum falls faster.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> np.round(noise_psd_rows(rng.normal(0, [[1.0], [3.0]], (2, 5000))), 1)
-    array([1., 3.])
-    """
-    Y = np.atleast_2d(np.asarray(Y, dtype=np.float64))
-    if Y.ndim != 2:
-        raise ValueError(f"noise_psd_rows expects (K, T) traces, got shape {Y.shape}")
-    if method not in ("logmexp", "mean", "median"):
-        raise ValueError(f"unknown PSD averaging method {method!r}")
-    K, T = Y.shape
-    out = np.zeros(K, dtype=np.float64)
-    if T < 2 or K == 0:
-        return out
-    lo, hi = float(fs_band[0]), float(fs_band[1])
-    freqs = np.fft.rfftfreq(T)
-    band = (freqs >= lo) & (freqs <= hi) & (freqs > 0) & (freqs < 0.5)
-    if not band.any():
-        d = np.diff(Y, axis=1)
-        return np.sqrt(np.mean(d * d, axis=1) / 2.0)
-    rows = max(1, _BLOCK_ELEMS // T)
-    for r0 in range(0, K, rows):
-        x = Y[r0:r0 + rows]
-        x = x - x.mean(axis=1, keepdims=True)
-        X = np.fft.rfft(x, axis=1)[:, band]
-        P = (2.0 / T) * (X.real ** 2 + X.imag ** 2)
-        if method == "mean":
-            psd = P.mean(axis=1)
-        elif method == "median":
-            psd = np.median(P, axis=1) / np.log(2.0)
-        else:
-            top = P.max(axis=1, keepdims=True)
-            floor = np.where(top > 0, top * 1e-30, 1.0)
-            psd = np.exp(np.mean(np.log(np.maximum(P, floor)), axis=1) + np.euler_gamma)
-            psd[top[:, 0] <= 0] = 0.0
-        out[r0:r0 + rows] = np.sqrt(psd / 2.0)
-    return out
-
-
-def noise_psd(y, fs_band=(0.25, 0.5), method="logmexp"):
-    """Noise σ of one trace from its periodogram's upper band.
-
-    See :func:`noise_psd_rows` for the estimator.
-
-    Parameters
-    ----------
-    y : array_like (T,)
-        The trace.
-    fs_band : (float, float)
-        Band as fractions of the sampling rate.
-    method : {'logmexp', 'mean', 'median'}
-        How the band is averaged.
-
-    Returns
-    -------
-    float
-        σ (0 for a constant trace).
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(1)
-    >>> round(noise_psd(0.5 * rng.standard_normal(20000)), 2)
-    0.5
-    """
-    y = np.asarray(y, dtype=np.float64).ravel()
-    return float(noise_psd_rows(y[None, :], fs_band, method)[0])
 
 
 def impulse_response(g, n):
@@ -256,7 +143,7 @@ def estimate_ar(y, p=1, sn=None, lags=5):
     p : {1, 2}
         Order of the AR process.
     sn : float, optional
-        Noise σ; :func:`noise_psd` of ``y`` by default.
+        Noise σ; :func:`~caliali_tk.core.noise.trace_noise` of ``y`` by default.
     lags : int
         Number of lags beyond ``p`` used in the fit (clipped to the length).
 
@@ -296,7 +183,7 @@ def estimate_ar(y, p=1, sn=None, lags=5):
     if T < p + 2:
         return fallback
     if sn is None:
-        sn = noise_psd(y)
+        sn = trace_noise(y)
     sn = float(sn) if np.isfinite(sn) else 0.0
     y = y - y.mean()
     n_lag = int(min(p + max(int(lags), 0), T - 1))

@@ -40,30 +40,26 @@ What is exact and what is not:
 AR coefficients (autocovariance), the baseline and, for the noise-constrained
 variant, lam.
 
-The code lives in four modules; this one gathers their public names (and,
-for the tests and benchmarks, the kernels they call directly):
+The package's modules:
 
-- :mod:`caliali_tk.core.oasis_ar1`: :func:`oasis_ar1` and the trace helpers
-  both orders share;
-- :mod:`caliali_tk.core.oasis_ar2`: :func:`oasis_ar2`, the greedy AR(2)
-  pooling;
-- :mod:`caliali_tk.core.oasis_active_set`: the exact active-set pass and
-  :func:`objective`;
-- :mod:`caliali_tk.core.deconvolve`: :func:`deconvolve` and :class:`Deconv`.
+- :mod:`.ar`: AR coefficients from the autocovariance (:func:`estimate_ar`),
+  impulse responses and AR roots;
+- :mod:`.oasis_ar1`: :func:`oasis_ar1` and the trace helpers both orders
+  share;
+- :mod:`.oasis_ar2`: :func:`oasis_ar2`, the greedy AR(2) pooling;
+- :mod:`.active_set`: the exact active-set pass and :func:`objective`;
+- :mod:`.deconvolve`: :func:`deconvolve` and :class:`Deconv`.
+
+The noise σ of a trace is :func:`caliali_tk.core.noise.trace_noise`.
 """
 
 from __future__ import annotations
 
-# the private names (kernels, helpers) stay reachable as ``oasis._name``, as
-# before the split: tests and benchmarks call some of them directly
-from .ar import ar_roots, estimate_ar, impulse_response, noise_psd, noise_psd_rows  # noqa: F401
-from .deconvolve import (Deconv, _baseline_init, _clean_trace, _kt,  # noqa: F401
-                         _root_decreasing, deconvolve)
-from .oasis_active_set import (_active_set, _kkt_tolerances, _ls_on_support,  # noqa: F401
-                               _refit_support, _spikes, objective)
-from .oasis_ar1 import (_ar1_pools, _as_float_trace, _check_g, _lam_shift,  # noqa: F401
-                        _sq_dist, oasis_ar1)
-from .oasis_ar2 import _ar2_pools, _ar2_tables, _oasis_ar2, oasis_ar2  # noqa: F401
+from .active_set import objective
+from .ar import ar_roots, estimate_ar, impulse_response
+from .deconvolve import Deconv, deconvolve
+from .oasis_ar1 import oasis_ar1
+from .oasis_ar2 import oasis_ar2
 
 __all__ = ["oasis_ar1", "oasis_ar2", "deconvolve", "Deconv", "objective",
-           "noise_psd", "noise_psd_rows", "estimate_ar", "impulse_response"]
+           "estimate_ar", "impulse_response", "ar_roots"]

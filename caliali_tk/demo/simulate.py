@@ -12,25 +12,22 @@ one-photon data hard is reproduced on purpose:
   large out-of-focus blobs with their own slow calcium-like activity;
 - Gaussian noise whose variance follows the local brightness (shot noise).
 
-`simulate` returns the movie in memory; `write_simulated` renders it in
-chunks straight into a CaliAli-style ``.h5`` file so that large movies never
-sit in memory. Frames are ``(T, H, W)`` in display orientation.
+`simulate` returns the movie in memory; :mod:`caliali_tk.demo.files` renders
+it in chunks straight into a CaliAli-style ``.h5`` file so that large movies
+never sit in memory. Frames are ``(T, H, W)`` in display orientation.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import h5py
 import numpy as np
 from scipy import ndimage, sparse
 
-from caliali_tk.paths import user_cache_dir
+from caliali_tk.io.params import DEFAULT_FPS
 
 OFFSET = 200.0  # camera offset in counts, as real sensors have
-_NOISE_BLOCK = 100  # frames per noise block: fixes the random stream per frame
+NOISE_BLOCK = 100  # frames per noise block: fixes the random stream per frame
 
 
 @dataclass
@@ -67,7 +64,7 @@ class GroundTruth:
 
 
 @dataclass
-class _Scene:
+class Scene:
     """Everything but the noise, as compact factors to render frames from."""
 
     truth: GroundTruth
@@ -83,7 +80,7 @@ class _Scene:
 
 
 def simulate(height: int = 256, width: int = 256, n_frames: int = 2000,
-             n_neurons: int = 100, gSig: float = 2.5, fps: float = 10.0,
+             n_neurons: int = 100, gSig: float = 2.5, fps: float = DEFAULT_FPS,
              snr: float = 3.0, seed: int = 0, **options) -> tuple[np.ndarray, GroundTruth]:
     """Simulate a one-photon movie in memory.
 
@@ -103,7 +100,7 @@ def simulate(height: int = 256, width: int = 256, n_frames: int = 2000,
     seed : int
         Random seed; the same arguments always give the same movie.
     **options
-        See `_build_scene` (``background_ratio``, ``firing_rate``,
+        See `build_scene` (``background_ratio``, ``firing_rate``,
         ``n_blobs``, ``noise``, ``min_distance``).
 
     Returns
@@ -118,93 +115,21 @@ def simulate(height: int = 256, width: int = 256, n_frames: int = 2000,
     >>> Y.shape, truth.A.shape
     ((200, 64, 64), (10, 64, 64))
     """
-    scene = _build_scene(height, width, n_frames, n_neurons, gSig, fps, snr,
+    scene = build_scene(height, width, n_frames, n_neurons, gSig, fps, snr,
                          seed, **options)
     Y = np.empty((n_frames, height, width), np.float32)
-    for start in range(0, n_frames, _NOISE_BLOCK):
-        stop = min(n_frames, start + _NOISE_BLOCK)
-        Y[start:stop] = _render(scene, start, stop)
+    for start in range(0, n_frames, NOISE_BLOCK):
+        stop = min(n_frames, start + NOISE_BLOCK)
+        Y[start:stop] = render(scene, start, stop)
     return Y, scene.truth
-
-
-def write_simulated(path, height: int = 256, width: int = 256,
-                    n_frames: int = 2000, n_neurons: int = 100,
-                    gSig: float = 2.5, fps: float = 10.0, snr: float = 3.0,
-                    seed: int = 0, frames_per_session=None,
-                    **options) -> GroundTruth:
-    """Render a simulated movie chunk by chunk into a CaliAli-style ``.h5``.
-
-    Same arguments as `simulate`; memory stays O(frame x 100). The file
-    holds ``/Object`` (uint16, MATLAB layout) and ``/ground_truth``.
-    """
-    scene = _build_scene(height, width, n_frames, n_neurons, gSig, fps, snr,
-                         seed, **options)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            dset = _create_object(f, n_frames, height, width)
-            for start in range(0, n_frames, _NOISE_BLOCK):
-                stop = min(n_frames, start + _NOISE_BLOCK)
-                dset[start:stop] = _to_uint16(_render(scene, start, stop))
-            _write_extras(f, scene.truth, frames_per_session)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return scene.truth
-
-
-def write_video(path, Y: np.ndarray, truth: GroundTruth | None = None,
-                frames_per_session=None) -> None:
-    """Write a movie ``(T, H, W)`` as CaliAli does: ``/Object``, uint16, MATLAB layout."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            dset = _create_object(f, *Y.shape)
-            dset[...] = _to_uint16(Y)
-            _write_extras(f, truth, frames_per_session)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def load_truth(path) -> GroundTruth:
-    """Read the ground truth that `write_video` / `write_simulated` stored."""
-    with h5py.File(path, "r") as f:
-        if "ground_truth" not in f:
-            raise ValueError(f"{Path(path).name}: no ground truth in this file")
-        g = f["ground_truth"]
-        return GroundTruth(
-            A=g["A"][...], C=g["C"][...], S=g["S"][...],
-            centers=g["centers"][...], g=g["g"][...],
-            gSig=float(g.attrs["gSig"]), fps=float(g.attrs["fps"]),
-            noise=float(g.attrs["noise"]),
-            settings=dict(g.attrs.items()))
-
-
-def demo_video(folder=None) -> Path:
-    """Path of the built-in demo movie, simulating it on first use.
-
-    The movie (256 x 256 pixels, 1500 frames, 80 neurons) goes to
-    ``folder`` or to the user cache folder, and is reused afterwards.
-    """
-    folder = Path(folder) if folder else user_cache_dir() / "demo"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "caliali_demo.h5"
-    if not _readable_h5(path):
-        write_simulated(path, 256, 256, 1500, n_neurons=80, seed=2026)
-    return path
 
 
 # ----------------------------------------------------------------- scene ---
 
-def _build_scene(height, width, n_frames, n_neurons, gSig, fps, snr, seed,
-                 background_ratio: float = 5.0, firing_rate: float = 0.3,
-                 n_blobs: int | None = None, noise: float = 10.0,
-                 min_distance: float | None = None) -> _Scene:
+def build_scene(height, width, n_frames, n_neurons, gSig, fps, snr, seed,
+                background_ratio: float = 5.0, firing_rate: float = 0.3,
+                n_blobs: int | None = None, noise: float = 10.0,
+                min_distance: float | None = None) -> Scene:
     """Draw every random factor of the movie except the noise."""
     rng = np.random.default_rng(seed)
     centers = _place_centers(rng, height, width, n_neurons, gSig, min_distance)
@@ -232,7 +157,7 @@ def _build_scene(height, width, n_frames, n_neurons, gSig, fps, snr, seed,
                                       background_ratio=background_ratio,
                                       firing_rate=firing_rate, n_blobs=n_blobs))
     A_sparse = sparse.csr_matrix(truth.A.reshape(n_neurons, height * width).T)
-    return _Scene(truth, A_sparse, field_, margin,
+    return Scene(truth, A_sparse, field_, margin,
                   _slow_walk(rng, n_frames, fps, 2, scale=1.5, period=60.0),
                   1.0 + 0.08 * _slow_walk(rng, n_frames, fps, 1, 1.0, 30.0)[:, 0],
                   blobs, blob_traces, noise_map.astype(np.float32), seed)
@@ -344,7 +269,7 @@ def _slow_walk(rng, T, fps, dims, scale, period):
 
 # ---------------------------------------------------------------- render ---
 
-def _render(scene: _Scene, start: int, stop: int) -> np.ndarray:
+def render(scene: Scene, start: int, stop: int) -> np.ndarray:
     """Frames ``start:stop`` of the movie, float32 counts."""
     t = scene.truth
     H, W = t.A.shape[1:]
@@ -354,7 +279,7 @@ def _render(scene: _Scene, start: int, stop: int) -> np.ndarray:
     Y = np.asarray(neurons + blobs, np.float32).reshape(n, H, W)
     for i in range(n):
         Y[i] += _shifted_field(scene, start + i, H, W) * np.float32(scene.gain[start + i])
-    rng = np.random.default_rng([scene.seed, start // _NOISE_BLOCK, 7])
+    rng = np.random.default_rng([scene.seed, start // NOISE_BLOCK, 7])
     Y += rng.standard_normal(Y.shape, dtype=np.float32) * scene.noise_map
     Y += OFFSET
     return Y
@@ -371,39 +296,3 @@ def _shifted_field(scene, t, H, W):
     top = (1 - fc) * a[:H, :W] + fc * a[:H, 1:W + 1]
     bottom = (1 - fc) * a[1:H + 1, :W] + fc * a[1:H + 1, 1:W + 1]
     return (1 - fr) * top + fr * bottom
-
-
-# -------------------------------------------------------------------- io ---
-
-def _create_object(f, T, H, W):
-    """``/Object`` as MATLAB writes a d1 x d2 x T array: HDF5 sees (T, W, H)."""
-    return f.create_dataset("Object", shape=(T, W, H), dtype=np.uint16,
-                            chunks=(min(T, 100), W, H))
-
-
-def _to_uint16(Y):
-    from caliali_tk.io.video import from_display
-    return from_display(np.clip(np.rint(Y), 0, 65535).astype(np.uint16))
-
-
-def _write_extras(f, truth, frames_per_session):
-    if frames_per_session is not None:
-        g = f.require_group("CaliAli_options/inter_session_alignment")
-        g["F"] = np.asarray(frames_per_session, np.float64).reshape(1, -1)
-    if truth is None:
-        return
-    g = f.create_group("ground_truth")
-    g.create_dataset("A", data=truth.A, compression="gzip", compression_opts=1)
-    for name in ("C", "S", "centers", "g"):
-        g[name] = getattr(truth, name)
-    g.attrs["gSig"], g.attrs["fps"], g.attrs["noise"] = truth.gSig, truth.fps, truth.noise
-    for key, value in truth.settings.items():
-        g.attrs[key] = value
-
-
-def _readable_h5(path):
-    try:
-        with h5py.File(path, "r") as f:
-            return "Object" in f and "ground_truth" in f
-    except OSError:
-        return False

@@ -1,13 +1,13 @@
 """deconvolve: noise, AR coefficients, baseline and lam around the OASIS solvers.
 
 :func:`deconvolve` is CNMF-E's ``deconvolveCa`` for one trace: it estimates
-the noise σ (:func:`~caliali_tk.core.ar.noise_psd`) and the AR coefficients
-(:func:`~caliali_tk.core.ar.estimate_ar`) when they are not given, converts
+the noise σ (:func:`~caliali_tk.core.noise.trace_noise`) and the AR coefficients
+(:func:`~caliali_tk.core.deconv.ar.estimate_ar`) when they are not given, converts
 a minimum spike size in noise units, and finds the baseline and, for the
 noise-constrained variant, lam with a safeguarded root finder, each evaluation
-one pass of :func:`~caliali_tk.core.oasis_ar1.oasis_ar1` or
-:func:`~caliali_tk.core.oasis_ar2.oasis_ar2`. Re-exported by
-:mod:`caliali_tk.core.oasis`.
+one pass of :func:`~caliali_tk.core.deconv.oasis_ar1.oasis_ar1` or
+:func:`~caliali_tk.core.deconv.oasis_ar2.oasis_ar2`. Re-exported by
+:mod:`caliali_tk.core.deconv`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .ar import estimate_ar, impulse_response, noise_psd
+from caliali_tk.core.noise import trace_noise
+
+from .ar import estimate_ar, impulse_response
 from .oasis_ar1 import _check_g, oasis_ar1
 from .oasis_ar2 import _oasis_ar2
 
@@ -166,7 +168,7 @@ def deconvolve(y, p=1, g=None, sn=None, s_min=0.0, optimize_b=True,
     g : array_like (p,), optional
         AR coefficients; :func:`estimate_ar` of ``y`` by default.
     sn : float, optional
-        Noise σ; :func:`noise_psd` of ``y`` (band ``fs_band``) by default.
+        Noise σ; :func:`~caliali_tk.core.noise.trace_noise` of ``y`` (band ``fs_band``) by default.
     s_min : float
         Minimum spike size. ``> 0``: in the units of ``s``; ``< 0``: in noise
         units, ``|s_min|·sn`` measured at the peak of the calcium response
@@ -220,11 +222,46 @@ def deconvolve(y, p=1, g=None, sn=None, s_min=0.0, optimize_b=True,
         raise ValueError(f"unknown deconvolution method {method!r}")
     y = _clean_trace(y)
     T = y.size
+    sn = _noise_level(y, sn, fs_band)
+    g = _ar_coefficients(y, p, g, sn)
+    g1 = float(g[0])
+    g2 = float(g[1]) if g.size == 2 else 0.0
+    hmax = float(np.max(impulse_response([g1, g2], 2000)))
+    s_min = float(s_min)
+    if s_min < 0:
+        s_min = -s_min * sn / hmax
+    lam = float(lam) if method == "foopsi" else 0.0
+    if lam < 0:
+        raise ValueError(f"lam must be >= 0, got {lam}")
+    b_fixed = 0.0 if b is None else float(b)
+    if T == 0:
+        e = np.zeros(0)
+        return Deconv(e, e.copy(), b_fixed, g, sn, lam, s_min)
+    if optimize_b and float(y.max() - y.min()) == 0.0:
+        z = np.zeros(T)
+        return Deconv(z, z.copy(), float(y[0]), g, sn, lam, s_min)
+    b_start = _baseline_init(y, sn) if optimize_b and b is None else b_fixed
+    fit = _BaselineFit(y, g1, g2, sn, s_min, hmax, optimize_b, b_start)
+    if method == "constrained":
+        lam = _noise_constrained_lam(fit)
+    b_out, c, s = fit.fit(lam)
+    c = np.maximum(np.nan_to_num(c), 0.0)
+    s = np.maximum(np.nan_to_num(s), 0.0)
+    return Deconv(c, s, float(b_out), g, sn, float(lam), float(s_min))
+
+
+def _noise_level(y, sn, fs_band) -> float:
+    """The given noise σ, checked, or the trace's own (:func:`trace_noise`)."""
     if sn is None:
-        sn = noise_psd(y, fs_band) if T else 0.0
+        sn = trace_noise(y, fs_band) if y.size else 0.0
     sn = float(sn)
     if not np.isfinite(sn) or sn < 0:
         raise ValueError(f"noise level must be finite and >= 0, got {sn}")
+    return sn
+
+
+def _ar_coefficients(y, p, g, sn) -> np.ndarray:
+    """The given AR coefficients, checked, or :func:`estimate_ar` of the trace."""
     if g is None:
         g = estimate_ar(y, p, sn)
     g = np.atleast_1d(np.asarray(g, dtype=np.float64)).copy()
@@ -235,84 +272,95 @@ def deconvolve(y, p=1, g=None, sn=None, s_min=0.0, optimize_b=True,
     _check_g(g1, g2)
     if g2 == 0.0 and not (0.0 <= g1 <= 1.0):
         raise ValueError(f"AR(1) coefficient must be in [0, 1], got {g1}")
-    s_min = float(s_min)
-    hmax = float(np.max(impulse_response([g1, g2], 2000)))
-    if s_min < 0:
-        s_min = -s_min * sn / hmax
-    lam = float(lam) if method == "foopsi" else 0.0
-    if lam < 0:
-        raise ValueError(f"lam must be >= 0, got {lam}")
-    b_fixed = 0.0 if b is None else float(b)
-    if T == 0:
-        e = np.zeros(0)
-        return Deconv(e, e.copy(), b_fixed, g, sn, lam, s_min)
+    return g
 
-    warm = {}
 
-    def solve(z, lam_, s_min_):
-        if g2 == 0.0:
-            return oasis_ar1(z, g1, lam_, s_min_)
-        c_, s_, warm[s_min_] = _oasis_ar2(z, g1, g2, lam_, s_min_, True, warm.get(s_min_))
-        return c_, s_
+class _BaselineFit:
+    """One trace's OASIS fits with the baseline b found for each lam.
 
-    ptp = float(y.max() - y.min())
-    if optimize_b and ptp == 0.0:
-        z = np.zeros(T)
-        return Deconv(z, z.copy(), float(y[0]), g, sn, lam, s_min)
+    Keeps what repeated fits share: the AR(2) active set of the last solve
+    (a warm start), the baseline found so far (the next root search starts
+    there), and the last solution (the final fit at the same b, lam and
+    s_min is not recomputed).
+    """
 
-    scale = sn + 1e-3 * ptp + 1e-300
-    b_lo, b_hi = float(y.min()) - ptp - 10.0 * sn, float(y.max())
-    if optimize_b and b is None:
-        b_fixed = _baseline_init(y, sn)
-    state = {"b": b_fixed, "b0": None}
+    def __init__(self, y, g1, g2, sn, s_min, hmax, optimize_b, b_start):
+        self.y, self.g1, self.g2, self.sn = y, g1, g2, sn
+        self.s_min, self.hmax, self.optimize_b = s_min, hmax, optimize_b
+        ptp = float(y.max() - y.min())
+        self.scale = sn + 1e-3 * ptp + 1e-300
+        self.b_lo, self.b_hi = float(y.min()) - ptp - 10.0 * sn, float(y.max())
+        self.b = b_start
+        self._b_thresholded = None  # b of the 3-sigma fit, used when lam = s_min = 0
+        self._warm = {}
+        self._last = None  # (key, c, s)
 
-    last = {}
+    def solve(self, z, lam, s_min):
+        """OASIS on ``z`` (the trace minus a baseline): ``(c, s)``."""
+        if self.g2 == 0.0:
+            return oasis_ar1(z, self.g1, lam, s_min)
+        c, s, self._warm[s_min] = _oasis_ar2(z, self.g1, self.g2, lam, s_min, True,
+                                             self._warm.get(s_min))
+        return c, s
 
-    def b_root(lam_, s_min_, ftol):
-        def mean_res(bv):
-            c_, s_ = solve(y - bv, lam_, s_min_)
-            last.update(key=(bv, lam_, s_min_), c=c_, s=s_)
-            return float(np.mean(y - bv - c_))
-        return _root_decreasing(mean_res, state["b"], b_lo, b_hi, 1e-10 * scale, ftol)
+    def _mean_residual(self, b, lam, s_min):
+        c, s = self.solve(self.y - b, lam, s_min)
+        self._last = ((b, lam, s_min), c, s)
+        return float(np.mean(self.y - b - c))
 
-    def fit_b(lam_, ftol=1e-8 * scale):
-        """Baseline for this lam (updates state['b']); returns (b, c, s)."""
-        if optimize_b and (lam_ > 0 or s_min > 0):
-            state["b"] = b_root(lam_, s_min, ftol)
-        elif optimize_b:
+    def _b_root(self, lam, s_min, ftol):
+        return _root_decreasing(lambda b: self._mean_residual(b, lam, s_min), self.b,
+                                self.b_lo, self.b_hi, 1e-10 * self.scale, ftol)
+
+    def fit(self, lam, ftol=None):
+        """Baseline for this lam (kept as the next start), then ``(b, c, s)``."""
+        ftol = 1e-8 * self.scale if ftol is None else ftol
+        if self.optimize_b and (lam > 0 or self.s_min > 0):
+            self.b = self._b_root(lam, self.s_min, ftol)
+        elif self.optimize_b:
             # lam = 0 and no minimum spike size: c would absorb any offset;
             # take b from the hard-threshold fit with 3 sigma spikes instead
-            if state["b0"] is None:
-                state["b0"] = b_root(0.0, 3.0 * sn / hmax, ftol) if sn > 0 else state["b"]
-            state["b"] = state["b0"]
-        if last.get("key") == (state["b"], lam_, s_min):
-            return state["b"], last["c"], last["s"]
-        c_, s_ = solve(y - state["b"], lam_, s_min)
-        return state["b"], c_, s_
+            if self._b_thresholded is None:
+                self._b_thresholded = (self._b_root(0.0, 3.0 * self.sn / self.hmax, ftol)
+                                       if self.sn > 0 else self.b)
+            self.b = self._b_thresholded
+        if self._last is not None and self._last[0] == (self.b, lam, self.s_min):
+            return self.b, self._last[1], self._last[2]
+        c, s = self.solve(self.y - self.b, lam, self.s_min)
+        return self.b, c, s
 
-    if method == "constrained":
-        target = sn * sn * T
-        base = y - (y.mean() if optimize_b else b_fixed)
-        lam_max = max(float(np.max(_kt(base, g1, g2))), 0.0)
-        if lam_max > 0.0 and target > 0.0 and float(np.sum(base ** 2)) > target:
-            def slack(u):
-                bv, c_, _ = fit_b(float(np.exp(u)), 1e-4 * scale)
-                return target - float(np.sum((y - bv - c_) ** 2))
+    def fix_baseline(self, b):
+        """Stop estimating the baseline: b from now on."""
+        self.b, self.optimize_b = float(b), False
 
-            # first guess: lam at which the kernel-filtered noise, of std
-            # sn·‖h‖, is one sigma; then search in log lam
-            lam0 = sn * float(np.sqrt(np.sum(impulse_response([g1, g2], min(T, 5000)) ** 2)))
-            u_lo, u_hi = np.log(lam_max) - 18.0, np.log(lam_max)
-            u = _root_decreasing(slack, min(max(np.log(lam0), u_lo), u_hi), u_lo, u_hi,
-                                 1e-6, 1e-3 * target, step0=np.log(4.0))
-            lam = float(np.exp(u))
-        elif lam_max > 0.0 and target > 0.0:
-            # the trace is within the noise: no calcium at all
-            lam = lam_max
-            state["b"] = float(y.mean()) if optimize_b else b_fixed
-            optimize_b = False
-            b_fixed = state["b"]
-    b_out, c, s = fit_b(lam)
-    c = np.maximum(np.nan_to_num(c), 0.0)
-    s = np.maximum(np.nan_to_num(s), 0.0)
-    return Deconv(c, s, float(b_out), g, sn, float(lam), float(s_min))
+
+def _noise_constrained_lam(fit: _BaselineFit) -> float:
+    """lam at which ``‖y − b − c‖² = sn²·T`` (0 when the constraint cannot bind).
+
+    Searched in log lam between 0 and the smallest lam giving c = 0; a
+    trace whose variance is within the noise gets that lam (c = 0) and its
+    mean as the baseline.
+    """
+    y, sn = fit.y, fit.sn
+    T = y.size
+    target = sn * sn * T
+    base = y - (y.mean() if fit.optimize_b else fit.b)
+    lam_max = max(float(np.max(_kt(base, fit.g1, fit.g2))), 0.0)
+    if not (lam_max > 0.0 and target > 0.0):
+        return 0.0
+    if float(np.sum(base ** 2)) <= target:
+        # the trace is within the noise: no calcium at all
+        fit.fix_baseline(float(y.mean()) if fit.optimize_b else fit.b)
+        return lam_max
+
+    def slack(u):
+        bv, c, _ = fit.fit(float(np.exp(u)), 1e-4 * fit.scale)
+        return target - float(np.sum((y - bv - c) ** 2))
+
+    # first guess: lam at which the kernel-filtered noise, of std sn·‖h‖, is
+    # one sigma; then search in log lam
+    lam0 = sn * float(np.sqrt(np.sum(impulse_response([fit.g1, fit.g2], min(T, 5000)) ** 2)))
+    u_lo, u_hi = np.log(lam_max) - 18.0, np.log(lam_max)
+    u = _root_decreasing(slack, min(max(np.log(lam0), u_lo), u_hi), u_lo, u_hi,
+                         1e-6, 1e-3 * target, step0=np.log(4.0))
+    return float(np.exp(u))

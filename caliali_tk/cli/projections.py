@@ -6,18 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from caliali_tk import __version__
-from caliali_tk.cli_progress import _ProgressBar, _run_cancellable
-from caliali_tk.cli_verbs import _params_for
+from caliali_tk.cli.progress import ProgressBar, run_cancellable
+from caliali_tk.cli.verbs import params_for
 
 
-def _cmd_projections(args) -> int:
+def cmd_projections(args) -> int:
     """Cn and PNR of a video, written to HDF5 (and PNG), and the seed count."""
     from caliali_tk.pipeline import compute_summary, seeds_for
 
-    params = _params_for(args.video, args)
+    params = params_for(args.video, args)
     filt = params.spatial_filter and not args.no_filter
-    bar = _ProgressBar(Path(args.video).name)
-    summary = _run_cancellable(compute_summary, args.video, params.gSig, filt,
+    bar = ProgressBar(Path(args.video).name)
+    summary = run_cancellable(compute_summary, args.video, params.gSig, filt,
                                progress=bar)
     bar.done()
     seeds = seeds_for(summary, params.min_corr, params.min_pnr, params.mask)

@@ -8,10 +8,10 @@ import sys
 import threading
 import time
 
-from caliali_tk.cli_messages import _say
+from caliali_tk.cli.messages import say
 
 
-def _run_cancellable(fn, *args, **kwargs):
+def run_cancellable(fn, *args, **kwargs):
     """Run ``fn(*args, cancel=event, **kwargs)`` in a worker thread.
 
     The main thread waits, so Ctrl-C reaches it: the cancel event is set,
@@ -33,8 +33,8 @@ def _run_cancellable(fn, *args, **kwargs):
         _wait(worker)
     except KeyboardInterrupt:
         cancel.set()
-        _clear_line()
-        _say("cancelling...")
+        clear_line()
+        say("cancelling...")
         try:
             _wait(worker)
         except KeyboardInterrupt:
@@ -50,7 +50,7 @@ def _wait(thread: threading.Thread) -> None:
         thread.join(0.1)
 
 
-class _ProgressBar:
+class ProgressBar:
     """``progress(fraction, message)`` drawn on one stderr line.
 
     On a terminal: one line redrawn with ``\\r`` (at most 10 times a second)
@@ -93,7 +93,7 @@ class _ProgressBar:
 
     def done(self) -> None:
         """Erase the bar (the caller prints the summary line)."""
-        _clear_line(self.stream)
+        clear_line(self.stream)
 
 
 def _bar(f: float, n: int = 20) -> str:
@@ -107,7 +107,7 @@ def _clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 60 else _clock(seconds)
 
 
@@ -118,7 +118,7 @@ def _isatty(stream) -> bool:
         return False
 
 
-def _clear_line(stream=None) -> None:
+def clear_line(stream=None) -> None:
     """Blank a progress line still drawn on a terminal."""
     stream = stream or sys.stderr
     if stream is not None and _PENDING.pop(id(stream), False):

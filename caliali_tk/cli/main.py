@@ -14,8 +14,8 @@ non-zero exit status: 1 for a bad file or value, 2 for bad arguments or no
 display, 130 when cancelled with Ctrl-C.
 
 This module is the entry point and the argument parser; the verbs live in
-cli_verbs and cli_projections, the progress bar in cli_progress, the
-one-line messages in cli_messages.
+:mod:`.verbs` and :mod:`.projections`, the progress bar in :mod:`.progress`,
+the one-line messages in :mod:`.messages`.
 """
 
 from __future__ import annotations
@@ -25,13 +25,12 @@ import sys
 import traceback
 
 from caliali_tk import __version__
-from caliali_tk.cli_messages import (EXIT_CANCELLED, EXIT_FAIL, EXIT_USAGE, PROG,
-                                     _first_line, _problem, _say)
-from caliali_tk.cli_messages import HEADLESS  # noqa: F401 - caliali_tk.cli.HEADLESS
-from caliali_tk.cli_progress import _clear_line
-from caliali_tk.cli_projections import _cmd_projections
-from caliali_tk.cli_verbs import (_cmd_demo, _cmd_extract, _cmd_info, _cmd_open,
-                                  _cmd_selftest)
+from caliali_tk.cli.messages import (EXIT_CANCELLED, EXIT_FAIL, EXIT_USAGE, PROG,
+                                     first_line, problem, say)
+from caliali_tk.cli.progress import clear_line
+from caliali_tk.cli.projections import cmd_projections
+from caliali_tk.cli.verbs import (cmd_demo, cmd_extract, cmd_info, cmd_open,
+                                  cmd_selftest)
 from caliali_tk.errors import UserError
 
 VERBS = ("open", "info", "projections", "extract", "demo", "selftest")
@@ -61,8 +60,8 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # argparse: --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
-        _clear_line()
-        _say("cancelled")
+        clear_line()
+        say("cancelled")
         return EXIT_CANCELLED
     except Exception as exc:  # noqa: BLE001 - last resort, one line
         return _report(exc, debug)
@@ -82,12 +81,12 @@ def _report(exc: BaseException, debug: bool) -> int:
     """Print an exception as one line (a traceback too with ``--debug``)."""
     if debug:
         traceback.print_exc()
-    _clear_line()
+    clear_line()
     if isinstance(exc, (UserError, OSError, MemoryError)):
-        _say(_problem(exc))
+        say(problem(exc))
     else:
         hint = "" if debug else " (run with --debug for details)"
-        _say(f"unexpected error: {type(exc).__name__}: {_first_line(exc)}{hint}")
+        say(f"unexpected error: {type(exc).__name__}: {first_line(exc)}{hint}")
     return EXIT_FAIL
 
 
@@ -108,9 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                   "window on FILE(s), or on a demo video.",
                   usage=f"{PROG} [FILE ...] | {PROG} VERB [options]")
     _add_common(top)
-    top.add_argument("--selftest", action="store_const", const=_cmd_selftest,
+    top.add_argument("--selftest", action="store_const", const=cmd_selftest,
                      dest="func", help="same as the selftest verb")
-    top.set_defaults(func=_cmd_open, files=[])
+    top.set_defaults(func=cmd_open, files=[])
     verbs = top.add_subparsers(title="verbs", metavar="VERB", parser_class=_Parser)
     for add in (_add_open, _add_info, _add_projections, _add_extract, _add_demo,
                 _add_selftest):
@@ -132,12 +131,12 @@ def _verb(verbs, name: str, func, help: str) -> argparse.ArgumentParser:
 
 
 def _add_open(verbs) -> None:
-    p = _verb(verbs, "open", _cmd_open, "open the window (the default verb)")
+    p = _verb(verbs, "open", cmd_open, "open the window (the default verb)")
     p.add_argument("files", nargs="*", metavar="FILE", help=".h5 / .mat v7.3 videos")
 
 
 def _add_info(verbs) -> None:
-    p = _verb(verbs, "info", _cmd_info, "describe a video, its saved parameters "
+    p = _verb(verbs, "info", cmd_info, "describe a video, its saved parameters "
               "and results")
     p.add_argument("video", metavar="VIDEO")
 
@@ -149,7 +148,7 @@ def _add_thresholds(p: argparse.ArgumentParser) -> None:
 
 
 def _add_projections(verbs) -> None:
-    p = _verb(verbs, "projections", _cmd_projections, "compute the Cn and PNR "
+    p = _verb(verbs, "projections", cmd_projections, "compute the Cn and PNR "
               "images and count the seeds (saved parameters, flags override)")
     p.add_argument("video", metavar="VIDEO")
     _add_thresholds(p)
@@ -161,7 +160,7 @@ def _add_projections(verbs) -> None:
 
 
 def _add_extract(verbs) -> None:
-    p = _verb(verbs, "extract", _cmd_extract, "extract neurons, one video after "
+    p = _verb(verbs, "extract", cmd_extract, "extract neurons, one video after "
               "another (saved parameters, flags override)")
     p.add_argument("videos", nargs="+", metavar="VIDEO")
     _add_thresholds(p)
@@ -172,7 +171,7 @@ def _add_extract(verbs) -> None:
 
 
 def _add_demo(verbs) -> None:
-    p = _verb(verbs, "demo", _cmd_demo, "write a simulated video and print its path")
+    p = _verb(verbs, "demo", cmd_demo, "write a simulated video and print its path")
     p.add_argument("-o", "--output", metavar="PATH", help="where to write it")
     p.add_argument("--size", type=int, nargs=3, metavar=("H", "W", "T"))
     p.add_argument("--neurons", type=int, metavar="K")
@@ -180,5 +179,5 @@ def _add_demo(verbs) -> None:
 
 
 def _add_selftest(verbs) -> None:
-    _verb(verbs, "selftest", _cmd_selftest, "simulate a small movie, extract it "
+    _verb(verbs, "selftest", cmd_selftest, "simulate a small movie, extract it "
           "and check the result against the ground truth")

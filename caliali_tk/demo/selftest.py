@@ -36,7 +36,7 @@ def score_against_truth(result, truth, max_dist: float = 4.0) -> dict:
     result : object with ``.centers`` (K, 2) and ``.C`` (K, T)
         Found neurons, e.g. a :class:`caliali_tk.io.results.Result`.
     truth : object with ``.centers`` (N, 2) and ``.C`` (N, T)
-        Ground truth, e.g. a :class:`caliali_tk.simulate.GroundTruth`.
+        Ground truth, e.g. a :class:`caliali_tk.demo.simulate.GroundTruth`.
         Centres are (row, col) in both.
     max_dist : float
         Largest centroid distance (pixels) that counts as a match.
@@ -148,7 +148,7 @@ def _run_in(folder: Path, progress, cancel, t0: float) -> SelftestReport:
     from caliali_tk.io.params import FileParams
     from caliali_tk.pipeline import compute_summary, extract
     from caliali_tk.pipeline.common import Stage
-    from caliali_tk.simulate import write_simulated
+    from caliali_tk.demo.files import write_simulated
 
     stage = Stage(progress, 0.0, 1.0)
     stage(0.0, "simulating a test movie")

@@ -1,9 +1,9 @@
 """OASIS for AR(2) calcium: greedy pooling, then the exact active-set pass.
 
-Part of :mod:`caliali_tk.core.oasis` (the model, the problem (P) and what is
+Part of :mod:`caliali_tk.core.deconv` (the model, the problem (P) and what is
 exact are described there). The greedy pass (:func:`_ar2_pools`) is linear in
 T and gives a feasible start; for ``s_min = 0`` the active-set pass of
-:mod:`caliali_tk.core.oasis_active_set` then makes it exact, for
+:mod:`caliali_tk.core.deconv.active_set` then makes it exact, for
 ``s_min > 0`` the pool values are refitted on the greedy spike times.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from .ar import impulse_response  # noqa: F401  (used by the oasis_ar2 example)
-from .oasis_active_set import _active_set, _kkt_tolerances, _refit_support, _spikes
+from .active_set import _active_set, _kkt_tolerances, _refit_support, _spikes
 from .oasis_ar1 import _as_float_trace, _check_g, _lam_shift, _sq_dist
 
 __all__ = ["oasis_ar2"]
@@ -133,7 +133,7 @@ def oasis_ar2(y, g1, g2, lam=0.0, s_min=0.0, exact=True):
     g1, g2 : float
         AR coefficients; for a positive kernel the roots of
         ``z² = g1 z + g2`` should be real and in [0, 1) (see
-        :func:`~caliali_tk.core.ar.estimate_ar`). Unstable kernels are refused.
+        :func:`~caliali_tk.core.deconv.ar.estimate_ar`). Unstable kernels are refused.
     lam : float
         L1 penalty on the spikes (≥ 0).
     s_min : float

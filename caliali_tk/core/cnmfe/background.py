@@ -1,4 +1,4 @@
-"""The ring background of one movie: fitting it, and removing it chunk by chunk."""
+"""The ring background model: fitting it, and its fluctuation chunk by chunk."""
 
 from __future__ import annotations
 

@@ -10,13 +10,13 @@ import time
 import traceback
 from pathlib import Path
 
-from caliali_tk.cli_messages import (EXIT_FAIL, EXIT_USAGE, HEADLESS, PROG, _first_line,
-                                     _problem, _say, _usage)
-from caliali_tk.cli_progress import _clear_line, _duration, _ProgressBar, _run_cancellable
+from caliali_tk.cli.messages import (EXIT_FAIL, EXIT_USAGE, HEADLESS, PROG, first_line,
+                                     problem, say, usage)
+from caliali_tk.cli.progress import clear_line, duration, ProgressBar, run_cancellable
 from caliali_tk.errors import UserError
 
 
-def _cmd_open(args) -> int:
+def cmd_open(args) -> int:
     """Open the GUI on the files, or on the demo video."""
     try:
         import tkinter
@@ -30,7 +30,7 @@ def _cmd_open(args) -> int:
     try:
         return int(app.run(paths, demo=not paths) or 0)
     except tkinter.TclError as exc:
-        return _no_display(_first_line(exc))
+        return _no_display(first_line(exc))
 
 
 def _no_display_env() -> bool:
@@ -41,12 +41,12 @@ def _no_display_env() -> bool:
 
 
 def _no_display(reason: str) -> int:
-    _say(f"cannot open a window ({reason}); without a display use the headless "
+    say(f"cannot open a window ({reason}); without a display use the headless "
          f"verbs: {HEADLESS} (see {PROG} --help)")
     return EXIT_USAGE
 
 
-def _cmd_info(args) -> int:
+def cmd_info(args) -> int:
     """Print what is known about a video."""
     from caliali_tk.io.params import load_params, sidecar_path
     from caliali_tk.io.video import VideoFile
@@ -98,20 +98,20 @@ def _results_info(video) -> str:
         return f"{path.name} (unreadable)"
 
 
-def _cmd_demo(args) -> int:
+def cmd_demo(args) -> int:
     """Write a simulated video and print its path."""
-    from caliali_tk import simulate
+    from caliali_tk.demo import files
 
     custom = any(v is not None for v in (args.output, args.size, args.neurons, args.seed))
     if not custom:
-        print(simulate.demo_video())
+        print(files.demo_video())
         return 0
     H, W, T = args.size or (256, 256, 1500)
     K = 80 if args.neurons is None else args.neurons
     seed = 2026 if args.seed is None else args.seed
     _check_demo(H, W, T, K)
     out = Path(args.output or f"caliali_sim_{H}x{W}x{T}_k{K}_s{seed}.h5")
-    simulate.write_simulated(out, H, W, T, n_neurons=K, seed=seed)
+    files.write_simulated(out, H, W, T, n_neurons=K, seed=seed)
     print(out.resolve())
     return 0
 
@@ -121,18 +121,18 @@ def _check_demo(H: int, W: int, T: int, K: int) -> None:
         raise UserError("demo: --size needs H, W >= 16 and T >= 10, --neurons >= 0")
 
 
-def _cmd_extract(args) -> int:
+def cmd_extract(args) -> int:
     """Extract each video in turn; report failures in one line and go on."""
     if args.output and len(args.videos) > 1:
-        raise _usage("extract: -o/--output is only allowed with one video")
+        raise usage("extract: -o/--output is only allowed with one video")
     failed = 0
     for video in args.videos:
         try:
             _extract_one(video, args)
         except (UserError, OSError, MemoryError) as exc:
             failed += 1
-            _clear_line()
-            _say(_problem(exc, video))
+            clear_line()
+            say(problem(exc, video))
         except Exception as exc:  # noqa: BLE001 - the other files still run
             failed += 1
             _report_file(exc, video, args.debug)
@@ -143,32 +143,32 @@ def _extract_one(video: str, args) -> None:
     from caliali_tk.io.results import results_path
     from caliali_tk.pipeline import extract
 
-    params = _params_for(video, args)
+    params = params_for(video, args)
     out = Path(args.output) if args.output else results_path(video)
-    bar = _ProgressBar(Path(video).name)
+    bar = ProgressBar(Path(video).name)
     t0 = time.perf_counter()
-    result = _run_cancellable(extract, video, params, progress=bar,
+    result = run_cancellable(extract, video, params, progress=bar,
                               out_path=args.output)
     bar.done()
     print(f"{Path(video).name}: {result.K} neurons in "
-          f"{_duration(time.perf_counter() - t0)} -> {out}", flush=True)
+          f"{duration(time.perf_counter() - t0)} -> {out}", flush=True)
 
 
 def _report_file(exc: BaseException, video: str, debug: bool) -> None:
     if debug:
         traceback.print_exc()
-    _clear_line()
+    clear_line()
     hint = "" if debug else " (run with --debug for details)"
-    _say(f"{Path(video).name}: unexpected error: {type(exc).__name__}: "
-         f"{_first_line(exc)}{hint}")
+    say(f"{Path(video).name}: unexpected error: {type(exc).__name__}: "
+         f"{first_line(exc)}{hint}")
 
 
-def _cmd_selftest(args) -> int:
+def cmd_selftest(args) -> int:
     """Simulate, extract, score; print one PASS/FAIL line."""
-    from caliali_tk.selftest import run_selftest
+    from caliali_tk.demo.selftest import run_selftest
 
-    bar = _ProgressBar("selftest")
-    report = _run_cancellable(run_selftest, progress=bar)
+    bar = ProgressBar("selftest")
+    report = run_cancellable(run_selftest, progress=bar)
     bar.done()
     print(report.line, flush=True)
     return 0 if report.ok else EXIT_FAIL
@@ -177,13 +177,13 @@ def _cmd_selftest(args) -> int:
 # ------------------------------------------------------------- helpers ---
 
 
-def _params_for(video, args):
+def params_for(video, args):
     """The video's saved parameters with the command-line flags on top."""
     from caliali_tk.io.params import load_params
 
     params, warning = load_params(video)
     if warning:
-        _say(f"warning: {warning}")
+        say(f"warning: {warning}")
     flags = {"gSig": getattr(args, "gsig", None),
              "min_corr": getattr(args, "min_corr", None),
              "min_pnr": getattr(args, "min_pnr", None),

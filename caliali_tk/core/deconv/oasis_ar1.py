@@ -1,6 +1,6 @@
 """OASIS for AR(1) calcium, and the trace helpers both orders share.
 
-Part of :mod:`caliali_tk.core.oasis` (the model, the problem (P) and what is
+Part of :mod:`caliali_tk.core.deconv` (the model, the problem (P) and what is
 exact are described there). :func:`oasis_ar1` pools adjacent violators in one
 linear pass on the data shifted by the L1 term (:func:`_lam_shift`); it is
 the exact optimum of (P) for ``s_min = 0`` and greedy for ``s_min > 0``.

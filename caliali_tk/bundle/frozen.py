@@ -26,8 +26,8 @@ from caliali_tk.paths import APP_DIR, user_cache_dir
 
 BUILD_FILE = "caliali_tk_build.txt"  # written into the bundle by build/caliali_tk.spec
 READY_MARK = "warm"  # written by warm_up once every kernel ran
-LOCATORS = "caliali_tk.frozen.BundleCacheLocator,UserWideCacheLocator"
-_PACKAGE = Path(__file__).resolve().parent
+LOCATORS = "caliali_tk.bundle.frozen.BundleCacheLocator,UserWideCacheLocator"
+_PACKAGE = Path(__file__).resolve().parent.parent  # caliali_tk/
 
 
 def is_frozen() -> bool:
@@ -216,7 +216,7 @@ def warm_up(progress=None, cancel=None) -> float:
     from caliali_tk.io.params import FileParams
     from caliali_tk.pipeline import extract
     from caliali_tk.pipeline.common import Stage
-    from caliali_tk.simulate import write_simulated
+    from caliali_tk.demo.files import write_simulated
 
     t0 = time.perf_counter()
     stage = Stage(progress, 0.0, 1.0)

@@ -1,0 +1,192 @@
+"""The streaming noise pass: σ and baseline of every pixel of a movie on disk.
+
+The first of the summary images' two passes (:mod:`caliali_tk.core.summary`).
+Only a few blocks of frames spread over the movie are needed
+(:func:`noise_frame_plan`, ~1000 frames), which keeps the pass short. σ is
+:func:`caliali_tk.core.noise.pixel_noise`'s Welch estimate of the spatially
+filtered frames; the baseline is the exact temporal median of at most
+``N_BASELINE`` (64) frames evenly spaced through the planned frames
+(:func:`baseline_frames`): a median of 64 samples is within ~0.16 σ of the
+true one, and a per-segment median of every frame would cost more than the
+rest of the pass. Memory is one segment plus the baseline frames,
+``(L + 64) × H × W`` float32.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .filters import make_spatial_filter
+from .noise import SEG_LEN, WelchBand, segment_length, temporal_median
+
+__all__ = ["noise_frame_plan", "baseline_frames", "NoisePass", "NoiseResult", "N_BASELINE"]
+
+#: Frames whose temporal median is the baseline.
+N_BASELINE = 64
+_SUB_BATCH = 32  # frames filtered at a time (bounds memory)
+
+
+def noise_frame_plan(n_frames: int, seg_len: int = SEG_LEN, n_blocks: int = 4,
+                     block_frames: int = 256) -> list[tuple[int, int]]:
+    """Frames the noise pass needs, as ``[(start, stop), ...]`` blocks.
+
+    Parameters
+    ----------
+    n_frames : int
+        Length of the movie.
+    seg_len : int
+        Welch segment length.
+    n_blocks, block_frames : int
+        Number and length of blocks, spread evenly from the first to the last
+        frame. With the defaults 4 × 256 frames (8 segments of 128) are read.
+        A movie no longer than ``n_blocks * block_frames`` is used whole:
+        ``[(0, n_frames)]``.
+
+    Returns
+    -------
+    list of (int, int)
+        Sorted, non-overlapping half-open frame ranges.
+
+    Examples
+    --------
+    >>> noise_frame_plan(1000)
+    [(0, 1000)]
+    >>> noise_frame_plan(10000)[:2]
+    [(0, 256), (3248, 3504)]
+    """
+    n_frames = int(n_frames)
+    L = segment_length(n_frames, seg_len)
+    block_frames = max(int(block_frames), L)
+    if n_frames <= n_blocks * block_frames or n_blocks < 2:
+        return [(0, n_frames)]
+    starts = np.round(np.linspace(0, n_frames - block_frames, n_blocks)).astype(int)
+    return [(int(s), int(s) + block_frames) for s in starts]
+
+
+def baseline_frames(plan, n_baseline: int = N_BASELINE) -> np.ndarray:
+    """Indices of the frames whose temporal median is the baseline.
+
+    Every ``step``-th frame of the planned frames taken in order,
+    ``step = ceil(n_planned / n_baseline)``, so at most ``n_baseline``.
+    """
+    idx = np.concatenate([np.arange(b0, b1) for b0, b1 in plan])
+    step = max(1, -(-idx.size // int(n_baseline)))
+    return idx[::step]
+
+
+@dataclass
+class NoiseResult:
+    """Output of :class:`NoisePass` (input of the summary pass).
+
+    Attributes
+    ----------
+    sn : ndarray float32 (H, W)
+        Noise σ per pixel of the (filtered) movie.
+    baseline : ndarray float32 (H, W)
+        Temporal median of the frames :func:`baseline_frames` picks.
+    gSig : float
+        Filter width used.
+    spatial_filter : bool
+        Whether frames were high-pass filtered.
+    n_segments : int
+        Welch segments averaged.
+    plan : list of (int, int)
+        Frame blocks used.
+    """
+
+    sn: np.ndarray
+    baseline: np.ndarray
+    gSig: float
+    spatial_filter: bool
+    n_segments: int
+    plan: list
+
+
+class NoisePass:
+    """Streaming noise/baseline estimate: feed raw chunks, get σ and baseline.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Frame shape (H, W).
+    n_frames : int
+        Movie length (fixes the plan and the segment length).
+    gSig : float
+        Width of the centred Gaussian high-pass filter.
+    spatial_filter : bool
+        Filter frames first (as the summary pass will).
+    seg_len : int
+        Welch segment length.
+    plan : list of (int, int), optional
+        Frame blocks to use (default :func:`noise_frame_plan`).
+
+    Notes
+    -----
+    ``add(frames, start)`` accepts any chunks in increasing frame order; only
+    frames inside the plan are filtered and used, so feeding every chunk or
+    only the planned ranges gives the same result.
+    """
+
+    def __init__(self, shape, n_frames: int, gSig: float, spatial_filter: bool = True,
+                 seg_len: int = SEG_LEN, plan=None):
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.n_frames = int(n_frames)
+        self.gSig = float(gSig)
+        self.spatial_filter = bool(spatial_filter)
+        self.L = segment_length(self.n_frames, seg_len)
+        self.plan = list(plan) if plan is not None else noise_frame_plan(self.n_frames, seg_len)
+        self._filter = make_spatial_filter(self.shape, self.gSig, self.spatial_filter)
+        self._band = WelchBand(self.L)
+        self._seg = np.empty((self.L,) + self.shape, dtype=np.float32)
+        self._fill = 0  # frames in the current segment
+        self._next = -1  # frame index expected next
+        self._power = np.zeros(self.shape)
+        self._n_seg = 0
+        self._base_idx = {int(t): i for i, t in enumerate(baseline_frames(self.plan))}
+        self._base = np.empty((len(self._base_idx),) + self.shape, dtype=np.float32)
+        self._base_seen = np.zeros(len(self._base_idx), dtype=bool)
+
+    def add(self, frames: np.ndarray, start: int) -> None:
+        """Use raw frames ``start .. start + len(frames)`` (those in the plan)."""
+        frames = np.asarray(frames)
+        if frames.ndim == 2:
+            frames = frames[None]
+        stop = start + frames.shape[0]
+        for b0, b1 in self.plan:
+            t, end = max(b0, start), min(b1, stop)
+            while t < end:
+                if t != self._next or t == b0:  # a gap or a new block: new segment
+                    self._fill = 0
+                if (t - b0) % self.L != self._fill:  # joined mid-segment: skip to the next
+                    self._fill = 0
+                    t += self.L - (t - b0) % self.L
+                    self._next = t
+                    continue
+                n = min(end - t, self.L - self._fill, _SUB_BATCH)
+                dst = self._seg[self._fill : self._fill + n]
+                self._filter(frames[t - start : t - start + n], out=dst)  # straight in place
+                for k in range(n):
+                    slot = self._base_idx.get(t + k)
+                    if slot is not None:
+                        self._base[slot] = dst[k]
+                        self._base_seen[slot] = True
+                self._fill += n
+                t += n
+                self._next = t
+                if self._fill == self.L:
+                    self._band.add_power(self._seg.reshape(self.L, -1), self._power.reshape(-1))
+                    self._n_seg += 1
+                    self._fill = 0
+
+    def finish(self) -> NoiseResult:
+        """σ and baseline from the frames seen so far."""
+        if self._n_seg == 0 or not self._base_seen.any():
+            raise RuntimeError("NoisePass.finish: no complete segment was added; "
+                               "feed the frames of NoisePass.plan first")
+        sn = np.sqrt(self._power / self._n_seg).astype(np.float32)
+        base = temporal_median(self._base[self._base_seen])
+        return NoiseResult(sn=sn, baseline=base, gSig=self.gSig,
+                           spatial_filter=self.spatial_filter, n_segments=self._n_seg,
+                           plan=list(self.plan))
