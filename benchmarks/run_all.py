@@ -6,6 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_extraction  # noqa: E402
+import bench_gui  # noqa: E402
 import bench_oasis  # noqa: E402
 import bench_projections  # noqa: E402
 import bench_seeds  # noqa: E402
@@ -18,6 +19,7 @@ def main(argv=None):
     bench_seeds.main()
     bench_oasis.main(["--traces", "60"] if quick else [])
     bench_extraction.main(quick)
+    bench_gui.main()
 
 
 if __name__ == "__main__":

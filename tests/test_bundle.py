@@ -37,8 +37,21 @@ def test_setup_does_nothing_outside_a_bundle(monkeypatch):
     frozen.setup()
     assert "NUMBA_CACHE_LOCATOR_CLASSES" not in os.environ
     assert not frozen.is_frozen()
-    assert isinstance(frozen.kernels_ready(), bool)
     assert frozen.icon_path() is not None and frozen.icon_path().name == "caliali-tk.png"
+
+
+def test_kernels_ready_follows_the_kernel_cache(tmp_path, monkeypatch):
+    """Checkout: compiled kernels (.nbi) in the cache; bundle: warm_up's mark."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert frozen.kernels_ready() is False
+    (tmp_path / "caliali_tk").mkdir()
+    (tmp_path / "caliali_tk" / "kern.total-5.py311.nbi").write_bytes(b"")
+    assert frozen.kernels_ready() is True
+    monkeypatch.setattr(frozen, "is_frozen", lambda: True)
+    assert frozen.kernels_ready() is False  # a bundle waits for warm_up's mark
+    frozen._mark_ready()
+    assert (tmp_path / frozen.READY_MARK).is_file()
+    assert frozen.kernels_ready() is True
 
 
 def _fake_bundle(tmp_path):

@@ -8,6 +8,7 @@ from scipy import sparse
 from caliali_tk.core.cnmfe import ring
 from caliali_tk.core.cnmfe.kernels import (accumulate_AtY, accumulate_YCt,
                                            entries_by_pixel, hals_spatial)
+from caliali_tk.core.binning import bin_time, n_bins
 from caliali_tk.core.cnmfe.background import Background, block_mean_operator
 
 
@@ -91,7 +92,7 @@ def test_ring_offsets_are_a_ring():
 def _fit_reference(R, shape, radius, ridge):
     h, w = shape
     off = ring.ring_offsets(radius)
-    R = ring._bin_columns(R, ring.MAX_FIT_FRAMES).astype(np.float64)
+    R = bin_time(R, n_bins(R.shape[1], ring.MAX_FIT_FRAMES), axis=1).astype(np.float64)
     W = np.zeros((h * w, h * w))
     for i in range(h * w):
         r, c = divmod(i, w)

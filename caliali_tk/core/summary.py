@@ -33,7 +33,7 @@ from numba import njit
 
 from .filters import make_spatial_filter
 from .noise import SEG_LEN
-from .noise_pass import NoisePass, NoiseResult, noise_frame_plan
+from .noise_pass import NoisePass, NoiseResult
 
 __all__ = ["SummaryImages", "SummaryPass", "summary_images", "THRESHOLD_SIGMA"]
 
@@ -225,7 +225,7 @@ def summary_images(movie: np.ndarray, gSig: float, spatial_filter: bool = True,
     seg_len : int
         Welch segment length of the noise estimate.
     plan : list of (int, int), optional
-        Frames for the noise estimate (default :func:`noise_frame_plan`).
+        Frames for the noise estimate (default :func:`~caliali_tk.core.noise_pass.noise_frame_plan`).
 
     Returns
     -------

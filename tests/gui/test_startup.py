@@ -1,5 +1,6 @@
 """Start-up work in the background: the demo video and the kernel warm-up."""
 
+import threading
 import time
 
 import pytest
@@ -23,10 +24,12 @@ def test_demo_is_loaded_and_kernels_warmed_in_the_background(app, tmp_path, monk
     demo = tmp_path / "demo.h5"
     sim.write_simulated(demo, 48, 48, 200, n_neurons=4, seed=1)
     calls = []
+    release = threading.Event()
     monkeypatch.setattr(sim, "demo_video", lambda: demo)
     monkeypatch.setattr(frozen, "kernels_ready", lambda: False)
 
     def fake_warm_up(progress=None, cancel=None):
+        release.wait(30)  # held until the window has shown it is not blocked
         for f in (0.0, 0.5, 1.0):
             progress(f, "x")
             calls.append(f)
@@ -34,7 +37,12 @@ def test_demo_is_loaded_and_kernels_warmed_in_the_background(app, tmp_path, monk
 
     monkeypatch.setattr(frozen, "warm_up", fake_warm_up)
     s = startup_module.Startup(app, demo=True).start()
-    assert s.thread.is_alive() or calls  # the window is not blocked by the work
+    # start() returned while the work waits, and the event loop still runs
+    ran = []
+    app.root.after(10, lambda: ran.append(True))
+    _pump(app.root, lambda: ran, timeout=10)
+    assert s.thread.is_alive() and not calls
+    release.set()
     _pump(app.root, lambda: "Ready" in app.status.message)
     assert calls == [0.0, 0.5, 1.0]
     assert [r.path.name for r in app.rows.values()] == ["demo.h5"]

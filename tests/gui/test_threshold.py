@@ -1,10 +1,8 @@
-"""The Get window: spinboxes, gSig recompute, lasso mask, Ok! / Cancel, redraw speed."""
+"""The Get window: spinboxes, gSig recompute, lasso mask, Ok! / Cancel, blitted redraws."""
 
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -172,8 +170,11 @@ def synthetic_row(size=600):
                    finder=SeedFinder(Cn, PNR, 2.5))
 
 
-def test_threshold_redraw_of_600x600_is_fast(display, dialog_log):
-    """A threshold change on a 600 x 600 image redraws (blit) within 100 ms."""
+def test_threshold_change_on_600x600_moves_the_dots_by_blitting(display, dialog_log):
+    """A threshold change redraws only the dots (blit), not the figure.
+
+    How long that takes is measured by ``benchmarks/bench_gui.py``.
+    """
     import tkinter as tk
     from caliali_tk.gui.threshold import ThresholdWindow
     from caliali_tk.gui.widgets import setup_style
@@ -184,17 +185,22 @@ def test_threshold_redraw_of_600x600_is_fast(display, dialog_log):
                               on_close=lambda: None, log=lambda *a: None)
         settle(root, 0.3)
         win.canvas.draw()
-        times, counts = [], []
-        for i in range(12):
-            t0 = time.perf_counter()
+        root.update_idletasks()
+        calls = {"draw": 0, "blit": 0}
+        for name in calls:
+            real = getattr(win.canvas, name)
+
+            def counted(*a, _real=real, _name=name, **k):
+                calls[_name] += 1
+                return _real(*a, **k)
+            setattr(win.canvas, name, counted)
+        counts = []
+        for i in range(6):
             win.spins["pnr"].event_generate("<<Increment>>" if i % 2 == 0 else "<<Decrement>>")
-            root.update_idletasks()                           # the redraw is done here
-            times.append(time.perf_counter() - t0)
+            root.update_idletasks()
             counts.append(win.seeds.count)
-        print(f"600x600 threshold redraw: median {statistics.median(times) * 1e3:.1f} ms, "
-              f"max {max(times) * 1e3:.1f} ms")
         assert len(set(counts)) == 2                          # the dots really changed
-        assert statistics.median(times) < 0.100
+        assert calls["blit"] >= 6 and calls["draw"] == 0      # and only they were redrawn
         win.close()
     finally:
         root.destroy()
