@@ -18,9 +18,11 @@ the one-sided power spectral density (PSD) is flat at 2σ², so
   whole component trace (C_raw), band averaged by the mean of the log
   (robust to a few large bins), as CNMF-E's ``GetSn`` does.
 
-Also here: :func:`robust_noise` (σ from the samples below the median, used by
-the initialisation on a binned movie) and :func:`temporal_median`, the one
-per-pixel median over time (numba quickselect, numpy's rule).
+Also here: :class:`DiffNoise` (σ from successive differences, streamed: the
+spatial update's pixel noise), :func:`robust_noise` (σ from the samples below
+the median, used by the initialisation on a binned movie) and
+:func:`temporal_median`, the one per-pixel median over time (numba
+quickselect, numpy's rule).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["pixel_noise", "trace_noise", "trace_noise_rows", "robust_noise",
+__all__ = ["pixel_noise", "trace_noise", "trace_noise_rows", "robust_noise", "DiffNoise",
            "temporal_median", "welch_window", "WelchBand", "segment_length",
            "SEG_LEN", "TAPER"]
 
@@ -286,6 +288,32 @@ def temporal_median(Y: np.ndarray, max_frames: int | None = None) -> np.ndarray:
     out = np.empty(flat.shape[1:], frames.dtype)
     _temporal_median(flat, out)
     return out.reshape(Y.shape[1:])
+
+
+class DiffNoise:
+    """Noise sd per pixel from successive differences, fed chunk by chunk.
+
+    ``σ² = mean((y_t − y_{t−1})²) / 2`` over the whole movie: white noise
+    doubles in a difference while slow calcium and background cancel, so
+    one pass over the frames (in order) is enough.
+    """
+
+    def __init__(self, shape):
+        self._sum = np.zeros(shape)
+        self._last = None
+        self._n = 0
+
+    def add(self, frames: np.ndarray) -> None:
+        """Use the next frames ``(n, ...)`` of the movie."""
+        seq = frames if self._last is None else np.concatenate([self._last[None], frames])
+        step = seq[1:] - seq[:-1]
+        self._sum += np.einsum("t...,t...->...", step, step)
+        self._n += len(step)
+        self._last = frames[-1]
+
+    def finish(self) -> np.ndarray:
+        """σ per pixel, float32, the frame's shape."""
+        return np.sqrt(self._sum / max(1, self._n) / 2).astype(np.float32)
 
 
 def robust_noise(Y: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ from caliali_tk.core.cnmfe.initialize import MEDIAN_FRAMES, greedy_init
 from caliali_tk.core.cnmfe.kernels import accumulate_AtY, accumulate_YCt
 from caliali_tk.core.cnmfe.ring import ds_shape
 from caliali_tk.core.filters import make_spatial_filter, centered_gaussian_kernel
-from caliali_tk.core.noise import temporal_median
+from caliali_tk.core.noise import DiffNoise, temporal_median
 from caliali_tk.io.params import FileParams, load_params
 from caliali_tk.io.results import Result, results_path, source_info, write_results
 from caliali_tk.io.video import VideoFile
@@ -149,19 +149,14 @@ class _Run:
         T, tb = self.T, self.tb
         Ybin = np.zeros((n_bins(T, tb),) + self.shape, np.float32)
         counts = np.zeros(len(Ybin))
-        diff2 = np.zeros(self.shape)
-        last = None
+        noise = DiffNoise(self.shape)
         for start, frames in self.vf.iter_chunks(self.chunk):
             check(self.cancel)
             add_to_bins(Ybin, counts, frames, start, tb)
-            seq = frames if last is None else np.concatenate([last[None], frames])
-            step = seq[1:] - seq[:-1]
-            diff2 += np.einsum("tij,tij->ij", step, step)
-            last = frames[-1]
+            noise.add(frames)
             stage((start + len(frames)) / T, "reading the movie")
         Ybin /= counts[:, None, None]
-        noise = np.sqrt(diff2 / max(1, T - 1) / 2).ravel().astype(np.float32)
-        return Ybin, noise
+        return Ybin, noise.finish().ravel()
 
     def _initialise(self, Ybin, seeds):
         """Greedy initialisation on the binned movie (filtered twin made here)."""

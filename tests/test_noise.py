@@ -1,0 +1,26 @@
+"""The streamed noise estimators and the temporal median against plain numpy."""
+
+import numpy as np
+
+from caliali_tk.core.noise import DiffNoise, temporal_median
+
+
+def test_diff_noise_streamed_equals_whole_movie():
+    rng = np.random.default_rng(0)
+    sigma = rng.uniform(0.5, 2.0, (4, 6))
+    Y = 50.0 + np.cumsum(0.01 * rng.standard_normal((900, 4, 6)), axis=0)  # slow drift
+    Y += sigma * rng.standard_normal(Y.shape)
+    est = DiffNoise((4, 6))
+    for start in range(0, 900, 128):
+        est.add(Y[start:start + 128])
+    ref = np.sqrt(np.mean(np.diff(Y, axis=0) ** 2, axis=0) / 2)
+    np.testing.assert_allclose(est.finish(), ref, rtol=1e-5)
+    assert np.abs(est.finish() / sigma - 1).max() < 0.12
+
+
+def test_temporal_median_subsamples_evenly():
+    rng = np.random.default_rng(1)
+    Y = rng.standard_normal((1000, 3, 4)).astype(np.float32)
+    np.testing.assert_allclose(temporal_median(Y, 400), np.median(Y[::3], axis=0), atol=1e-6)
+    np.testing.assert_allclose(temporal_median(Y), np.median(Y, axis=0), atol=1e-6)
+    assert temporal_median(Y[:, 0, :]).shape == (4,)
