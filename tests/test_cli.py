@@ -1,6 +1,7 @@
 """The command line: verbs, one-line errors, exit codes, cancellation."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -62,7 +63,9 @@ def test_info(movie, capsys):
     out = capsys.readouterr().out
     assert "(T, H, W) = (300, 64, 64)" in out
     assert "/Object" in out and "uint16" in out
-    assert "none saved" in out
+    assert "parameters  from default\n" in out
+    assert re.search(r"^ +min_pnr +5 +default$", out, re.M)
+    assert re.search(r"^layout +matlab \(CaliAli's /Object\)", out, re.M)
 
 
 def test_info_and_flags_with_sidecar(movie, tmp_path, capsys):
@@ -71,7 +74,9 @@ def test_info_and_flags_with_sidecar(movie, tmp_path, capsys):
     shutil.copy(movie[0], copy)
     save_params(copy, FileParams(min_corr=0.7, min_pnr=6.5, gSig=3.0))
     assert cli.main(["info", str(copy)]) == 0
-    assert "copy.h5.caliali.json: min_corr=0.7 min_pnr=6.5 gSig=3 " in capsys.readouterr().out
+    out = capsys.readouterr().out
+    for name, value in (("min_corr", "0.7"), ("min_pnr", "6.5"), ("gSig", "3")):
+        assert re.search(rf"^ +{name} +{value} +sidecar copy.h5.caliali.json$", out, re.M)
     assert cli.main(["projections", str(copy), "--min-pnr", "9"]) == 0
     assert "min_corr=0.7 min_pnr=9 (gSig=3," in capsys.readouterr().out
     assert copy.with_name("copy_projections.h5").exists()

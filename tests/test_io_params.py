@@ -13,7 +13,7 @@ from caliali_tk.io.params import (FileParams, gsiz_of, load_params, save_params,
 DEFAULTS = dict(min_pnr=5.0, min_corr=0.5, gSig=2.5, fps=10.0, gSiz=None,
                 spatial_filter=True, mask=[], merge_thr=0.65, max_iter=5, ar_order=1,
                 s_min=-3.0, min_pixels=5, min_trace_pnr=5.0, ring_factor=1.5,
-                bg_downsample=2, max_memory_gb=2.0)
+                bg_downsample=2, max_memory_gb=2.0, layout="auto")
 
 TRIANGLE = {"mode": "exclude", "points": [[1.0, 2.0], [10.5, 2.0], [4.0, 8.25]]}
 
@@ -38,7 +38,7 @@ def test_gsiz_property_uses_explicit_value_when_set():
     ("gSig", 0.4), ("gSig", 16.0), ("gSig", math.nan), ("min_corr", -0.1),
     ("min_corr", 1.5), ("min_pnr", -1.0), ("fps", 0.0), ("fps", math.inf),
     ("merge_thr", 1.2), ("max_iter", 0), ("ar_order", 3), ("min_pixels", 0),
-    ("bg_downsample", 0), ("max_memory_gb", -2.0), ("gSiz", 0),
+    ("bg_downsample", 0), ("max_memory_gb", -2.0), ("gSiz", 0), ("layout", "sideways"),
 ])
 def test_out_of_range_value_names_field_and_value(field, value):
     params = FileParams(**{field: value})
@@ -50,7 +50,7 @@ def test_out_of_range_value_names_field_and_value(field, value):
 
 @pytest.mark.parametrize("field, value", [
     ("gSig", "3"), ("fps", None), ("max_iter", 2.5), ("ar_order", True),
-    ("spatial_filter", 1), ("gSiz", "auto"), ("mask", "everything"),
+    ("spatial_filter", 1), ("gSiz", "auto"), ("mask", "everything"), ("layout", 3),
 ])
 def test_wrong_type_is_a_params_error(field, value):
     with pytest.raises(ParamsError, match=field):

@@ -195,8 +195,8 @@ def test_y_is_used_before_a_lone_dataset(tmp_path):
 
 def test_lone_nested_dataset_is_found_and_ground_truth_ignored(tmp_path):
     movie = ramp_movie()
-    path = write_h5(tmp_path / "sim.h5", {
-        "data/movie": matlab_layout(movie),
+    path = write_h5(tmp_path / "sim.h5", {  # written by h5py: (T, H, W) as it looks
+        "data/movie": movie,
         "ground_truth/A": np.zeros((3, H, W), np.float32),
         "ground_truth/C": np.zeros((3, T), np.float32),
         "notes": np.zeros((4, 4))})

@@ -34,6 +34,8 @@ from caliali_tk.cli.verbs import (cmd_demo, cmd_extract, cmd_info, cmd_open,
 from caliali_tk.errors import UserError
 
 VERBS = ("open", "info", "projections", "extract", "demo", "selftest")
+#: caliali_tk.io.orientation.LAYOUTS, spelled out so that --help does not import h5py.
+LAYOUTS = ("auto", "matlab", "python")
 
 
 # ------------------------------------------------------------------ entry ---
@@ -136,15 +138,23 @@ def _add_open(verbs) -> None:
 
 
 def _add_info(verbs) -> None:
-    p = _verb(verbs, "info", cmd_info, "describe a video, its saved parameters "
-              "and results")
+    p = _verb(verbs, "info", cmd_info, "describe a video, its parameters (each "
+              "with where it came from) and results")
     p.add_argument("video", metavar="VIDEO")
+    _add_layout(p)
 
 
 def _add_thresholds(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gsig", type=float, metavar="G", help="neuron radius, pixels")
     p.add_argument("--min-corr", type=float, metavar="C", help="Cn threshold of seeds")
     p.add_argument("--min-pnr", type=float, metavar="P", help="PNR threshold of seeds")
+    _add_layout(p)
+
+
+def _add_layout(p: argparse.ArgumentParser) -> None:
+    """--layout (issue 12): how the file stores its frames."""
+    p.add_argument("--layout", choices=LAYOUTS, help="how the file stores frames: "
+                   "matlab (T, d2, d1), python (T, H, W), auto (read from the file)")
 
 
 def _add_projections(verbs) -> None:

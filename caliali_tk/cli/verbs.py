@@ -3,7 +3,6 @@ info, demo, extract, selftest, and the parameters a verb runs with."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import time
@@ -47,19 +46,21 @@ def _no_display(reason: str) -> int:
 
 
 def cmd_info(args) -> int:
-    """Print what is known about a video."""
-    from caliali_tk.io.params import load_params, sidecar_path
+    """Print what is known about a video, each parameter with where it came from."""
+    from caliali_tk.cli.param_sources import layout_line, param_lines
     from caliali_tk.io.video import VideoFile
 
-    with VideoFile(args.video) as vf:
+    resolved = resolved_for(args.video, args, quiet=True)
+    with VideoFile(args.video, resolved.params.layout) as vf:
         rows = [("file", str(vf.path)),
                 ("shape", f"(T, H, W) = {vf.shape}"),
                 ("dtype", str(vf.dtype)),
                 ("dataset", vf.dataset_name),
+                ("layout", layout_line(resolved)),
                 ("sessions", _sessions(vf.frames_per_session))]
-    params, warning = load_params(args.video)
-    rows += [("parameters", _saved_params(sidecar_path(args.video), params, warning)),
+    rows += [("parameters", param_lines(resolved)),
              ("results", _results_info(args.video))]
+    rows += [("warning", w) for w in resolved.warnings]
     for key, value in rows:
         print(f"{key:<11} {value}")
     return 0
@@ -71,19 +72,6 @@ def _sessions(frames) -> str:
     return f"{len(frames)}: " + ", ".join(str(n) for n in frames) + " frames"
 
 
-def _saved_params(path: Path, params, warning) -> str:
-    if warning:
-        return f"{warning}"
-    if not path.exists():
-        return "none saved (defaults)"
-    d = params.to_dict()
-    mask = d.pop("mask")
-    main_keys = ("min_corr", "min_pnr", "gSig", "fps")
-    head = " ".join(f"{k}={d.pop(k):g}" for k in main_keys)
-    rest = " ".join(f"{k}={v}" for k, v in d.items())
-    return f"{path.name}: {head} mask={len(mask)} polygon(s)\n{'':<11} {rest}"
-
-
 def _results_info(video) -> str:
     import h5py
     from caliali_tk.io.results import results_path
@@ -91,9 +79,11 @@ def _results_info(video) -> str:
     path = results_path(video)
     if not path.exists():
         return "none"
+    twin = path.with_suffix(".mat")
+    also = f" and {twin.name}" if twin.exists() else ""
     try:
         with h5py.File(path, "r") as f:
-            return f"{path.name} ({f['C'].shape[0]} neurons)"
+            return f"{path.name}{also} ({f['C'].shape[0]} neurons)"
     except (OSError, KeyError, IndexError):
         return f"{path.name} (unreadable)"
 
@@ -178,19 +168,25 @@ def cmd_selftest(args) -> int:
 
 
 def params_for(video, args):
-    """The video's saved parameters with the command-line flags on top."""
-    from caliali_tk.io.params import load_params
+    """The video's parameters: command-line flags > sidecar > file > defaults."""
+    return resolved_for(video, args).params
 
-    params, warning = load_params(video)
-    if warning:
-        say(f"warning: {warning}")
+
+def resolved_for(video, args, quiet: bool = False):
+    """`params_for` with the source of each value (``ResolvedParams``).
+
+    Warnings go to stderr unless `quiet` (``info`` prints them itself).
+    """
+    from caliali_tk.io.precedence import resolve_params
+
     flags = {"gSig": getattr(args, "gsig", None),
              "min_corr": getattr(args, "min_corr", None),
              "min_pnr": getattr(args, "min_pnr", None),
              "fps": getattr(args, "fps", None),
-             "max_memory_gb": getattr(args, "max_memory", None)}
-    changes = {k: v for k, v in flags.items() if v is not None}
-    if changes:
-        params = dataclasses.replace(params, **changes)
-        params.validate()
-    return params
+             "max_memory_gb": getattr(args, "max_memory", None),
+             "layout": getattr(args, "layout", None)}
+    resolved = resolve_params(video, flags)
+    if not quiet:
+        for warning in resolved.warnings:
+            say(f"warning: {warning}")
+    return resolved

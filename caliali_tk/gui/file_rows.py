@@ -59,16 +59,15 @@ class FileRowsMixin:
         if any(r.path == resolved for r in self.rows.values()):
             raise ParamsError(f"{path.name}: already in the list")
         row, warning = open_row(resolved)
-        if warning:
-            self.log(warning, "error")
+        for line in (warning or "").splitlines():
+            self.log(line, "error")
         iid = f"row{self._next_id}"
         self._next_id += 1
         self.rows[iid] = row
         self.table.insert(iid, row.cells())
         T, H, W = row.shape
-        from_sidecar = sidecar_path(row.path).exists() and not warning
         self.log(f"Loaded {row.name}: {T} frames of {H} x {W} pixels"
-                 + (" (parameters from its sidecar)" if from_sidecar else ""))
+                 + _origin(row.sources))
         return iid
 
     def load_dialog(self) -> None:
@@ -168,3 +167,16 @@ class FileRowsMixin:
             self.say(f"Saved the parameters of {saved} file(s) beside each video "
                      f"(<video>{sidecar_path('x').name[1:]}).")
         return saved
+
+
+def _origin(sources: dict) -> str:
+    """A note for the log on where a row's main values came from (none: defaults)."""
+    shown = ("min_pnr", "min_corr", "gSig", "fps", "mask")
+    places = []
+    for name in shown:
+        where = sources.get(name, "default")
+        where = "its sidecar" if where.startswith("sidecar") else (
+            "CaliAli_options" if where.startswith("CaliAli_options") else where)
+        if where != "default" and where not in places:
+            places.append(where)
+    return f" (parameters from {', '.join(places)})" if places else ""

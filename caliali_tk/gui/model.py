@@ -15,9 +15,9 @@ from typing import Optional
 
 from caliali_tk.core.mask import mask_from_polygons
 from caliali_tk.errors import ParamsError
-from caliali_tk.io.params import FileParams, load_params
+from caliali_tk.io.params import FileParams
+from caliali_tk.io.precedence import resolve_params
 from caliali_tk.io.results import results_path
-from caliali_tk.io.video import VideoFile
 
 __all__ = ["Column", "COLUMNS", "EDITABLE", "FileRow", "open_row", "parse_cell",
            "fmt_number", "VIDEO_SUFFIXES"]
@@ -143,6 +143,9 @@ class FileRow:
         Cached ``SummaryImages`` of the last *Get* (for ``summary.gSig``).
     finder : object or None
         ``SeedFinder`` matching `summary`, to recount seeds after an edit.
+    sources : dict
+        Where each parameter came from when the file was loaded (sidecar,
+        CaliAli's options, defaults; see ``io.precedence``).
     """
 
     path: Path
@@ -154,6 +157,7 @@ class FileRow:
     summary: object = None
     finder: object = None
     mask_cache: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)  # issue 12
 
     @property
     def name(self) -> str:
@@ -189,7 +193,7 @@ class FileRow:
 
 
 def open_row(path) -> "tuple[FileRow, Optional[str]]":
-    """A table row for a video: its size, and its sidecar's parameters or defaults.
+    """A table row for a video: its size, and its parameters (sidecar > file > defaults).
 
     Parameters
     ----------
@@ -200,7 +204,8 @@ def open_row(path) -> "tuple[FileRow, Optional[str]]":
     -------
     row : FileRow
     warning : str or None
-        One line about an unusable sidecar (defaults are used then).
+        The warnings about its parameters and movie (an unusable sidecar,
+        odd CaliAli options, ...), one per line; None when there are none.
 
     Raises
     ------
@@ -210,10 +215,10 @@ def open_row(path) -> "tuple[FileRow, Optional[str]]":
     path = Path(path).expanduser().resolve()
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise ParamsError(f"{path.name}: not a video file (expected .h5, .hdf5 or .mat)")
-    with VideoFile(path) as vf:
-        shape = vf.shape
-    params, warning = load_params(path)
-    row = FileRow(path=path, params=params, shape=shape)
+    resolved = resolve_params(path)
+    warning = "\n".join(resolved.warnings) or None
+    row = FileRow(path=path, params=resolved.params, shape=resolved.shape,
+                  sources=resolved.sources)
     if results_path(path).exists():
         row.status = "results on disk"
     return row, warning

@@ -165,7 +165,7 @@ class ThresholdWindow(tk.Toplevel):
 
         def job(post, cancel):
             summary = self.compute(path, gSig, spatial, progress=ThrottledProgress(post),
-                                   cancel=cancel)
+                                   cancel=cancel, layout=self.params.layout)
             return summary, SeedFinder(summary.Cn, summary.PNR, summary.gSig)
         self.ok_button.configure(state="disabled")
         self.progress.busy(True)

@@ -21,6 +21,7 @@ import numpy as np
 from ..core.filters import default_gSiz
 from ..errors import ParamsError
 from .atomic import atomic_write_text
+from .orientation import LAYOUTS
 
 SIDECAR_SUFFIX = ".caliali.json"
 SIDECAR_FORMAT = "caliali-tk-params"
@@ -61,6 +62,9 @@ class FileParams:
     merge_thr, max_iter, ar_order, s_min, min_pixels, min_trace_pnr,
     ring_factor, bg_downsample, max_memory_gb
         Extraction settings; ``s_min < 0`` means multiples of the trace noise.
+    layout : {"auto", "matlab", "python"}
+        How the video file stores frames (see :mod:`.orientation`); "auto"
+        reads it from the file.
     """
 
     min_pnr: float = 5.0
@@ -79,6 +83,7 @@ class FileParams:
     ring_factor: float = 1.5
     bg_downsample: int = 2
     max_memory_gb: float = 2.0
+    layout: str = "auto"  # issue 12: the file's layout, or "auto" (read from the file)
 
     @property
     def gsiz(self) -> int:
@@ -187,12 +192,19 @@ def _convert_mask(name: str, mask: Any) -> List[dict]:
     return out
 
 
+def _to_layout(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ParamsError(f"{name} must be one of {', '.join(LAYOUTS)}, got {value!r}")
+    return value
+
+
 _CONVERT: Dict[str, Callable[[str, Any], Any]] = {
     "min_pnr": _to_float, "min_corr": _to_float, "gSig": _to_float, "fps": _to_float,
     "gSiz": _to_opt_int, "spatial_filter": _to_bool, "mask": _convert_mask,
     "merge_thr": _to_float, "max_iter": _to_int, "ar_order": _to_int,
     "s_min": _to_float, "min_pixels": _to_int, "min_trace_pnr": _to_float,
     "ring_factor": _to_float, "bg_downsample": _to_int, "max_memory_gb": _to_float,
+    "layout": _to_layout,  # issue 12
 }
 assert set(_CONVERT) == {f.name for f in dataclasses.fields(FileParams)}
 
@@ -216,6 +228,7 @@ _RANGES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
     "ring_factor": (lambda v: _finite(v) and v > 0, "must be > 0"),
     "bg_downsample": (lambda v: v >= 1, "must be >= 1"),
     "max_memory_gb": (lambda v: _finite(v) and v > 0, "must be > 0"),
+    "layout": (lambda v: v in LAYOUTS, "must be " + ", ".join(LAYOUTS)),  # issue 12
 }
 
 
@@ -288,3 +301,27 @@ def _problem(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"cannot read ({exc.strerror or exc})"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def load_sidecar(video: "str | os.PathLike[str]") -> Tuple[Dict[str, Any], Optional[str]]:
+    """The settings a video's sidecar holds, only those (issue 12: precedence).
+
+    Returns
+    -------
+    values : dict
+        Field name -> validated value, for the keys the sidecar has; empty
+        when there is no usable sidecar.
+    warning : str or None
+        As :func:`load_params`.
+    """
+    path = sidecar_path(video)
+    if not path.exists():
+        return {}, None
+    try:
+        raw = _unwrap(json.loads(path.read_text(encoding="utf-8")))
+        notes: List[str] = []
+        full = FileParams.from_dict(raw, notes).to_dict()
+    except (ParamsError, OSError, ValueError) as exc:
+        return {}, f"{path.name}: {_problem(exc)}; using default parameters"
+    return ({k: full[k] for k in raw if k in full},
+            f"{path.name}: {notes[0]}" if notes else None)

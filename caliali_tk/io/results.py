@@ -16,9 +16,12 @@ dataset       as h5py sees it                meaning
 ``sn``        (K,) float32                   trace noise level
 ============  =============================  ==================================
 
-Images are stored like the input movie (MATLAB layout, via
-:func:`~caliali_tk.io.video.from_display`), so in MATLAB ``h5read(f, '/A')``
-gives H x W x K with ``A(:, :, k)`` oriented as CaliAli shows the frames.
+Images are stored like the input movie (via
+:func:`~caliali_tk.io.orientation.from_display` with the input's layout,
+root attribute ``file_layout``; files without it are MATLAB layout): for a
+MATLAB-written input h5py sees (K, W, H) as above and MATLAB's
+``h5read(f, '/A')`` gives H x W x K oriented as CaliAli shows the frames;
+for a Python-written (T, H, W) input h5py sees (K, H, W).
 Root attributes: ``format``, ``format_version``, ``version`` (tool),
 ``created``, ``params`` (JSON), each scalar parameter, ``source_file``,
 ``source_size``, ``source_mtime``, ``fps``, ``frames_per_session`` (if known)
@@ -39,7 +42,7 @@ import numpy as np
 from .. import __version__
 from ..errors import UserError
 from .atomic import atomic_path
-from .video import from_display, to_display
+from .orientation import from_display, to_display
 
 RESULTS_FORMAT = "caliali-tk-results"
 RESULTS_VERSION = 1
@@ -48,6 +51,7 @@ IMAGE_NAMES = ("b0", "Cn", "PNR")
 TRACE_NAMES = ("C", "C_raw", "S")
 _FORMAT_ATTRS = ("format", "format_version", "params")
 _METADATA_NAMES = ("fps",)  # also a parameter, but kept in Result.attrs too
+LAYOUT_ATTR = "file_layout"  # issue 12: the input's layout, "matlab" when absent
 
 
 class ResultsError(UserError):
@@ -183,8 +187,11 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def write_results(path: "str | os.PathLike[str]", result: Result) -> Path:
+def write_results(path: "str | os.PathLike[str]", result: Result, mat: bool = False) -> Path:
     """Write `result` to `path` atomically (see the module docstring for the layout).
+
+    With ``mat=True`` also write its MATLAB twin ``<stem>.mat`` (a struct
+    ``neuron``, see :mod:`.results_mat`) beside it.
 
     Raises
     ------
@@ -192,21 +199,31 @@ def write_results(path: "str | os.PathLike[str]", result: Result) -> Path:
         The arrays' shapes disagree with each other (a programming error).
     """
     arrays = _checked_arrays(result)
+    layout = file_layout(result.attrs)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             for name, arr in arrays.items():
                 if name == "A":
-                    _write_footprints(f, arr)
+                    _write_footprints(f, arr, layout)
                 elif name in IMAGE_NAMES:
-                    f.create_dataset(name, data=from_display(arr))
+                    f.create_dataset(name, data=from_display(arr, layout))
                 else:
                     f.create_dataset(name, data=arr)
             f.attrs.update(_root_attrs(result))
+    if mat:  # issue 12
+        from .results_mat import mat_path, write_results_mat
+        write_results_mat(mat_path(path), result)
     return Path(path)
 
 
-def _write_footprints(f: h5py.File, A: np.ndarray) -> None:
-    stored = np.ascontiguousarray(from_display(A))
+def file_layout(attrs: Dict[str, Any]) -> str:
+    """The input's layout recorded in a result's attrs ("matlab" when absent)."""
+    layout = attrs.get(LAYOUT_ATTR) or "matlab"
+    return layout.decode() if isinstance(layout, bytes) else str(layout)
+
+
+def _write_footprints(f: h5py.File, A: np.ndarray, layout: str = "matlab") -> None:
+    stored = np.ascontiguousarray(from_display(A, layout))
     if stored.size == 0:
         f.create_dataset("A", data=stored)  # no chunks for an empty array
     else:
@@ -256,9 +273,11 @@ def _check_format(f: h5py.File, name: str) -> None:
 def _read(f: h5py.File) -> Result:
     arrays = {n: np.asarray(f[n][()], dtype=np.float32) for n in ("A", "centers", "sn")
               + TRACE_NAMES}
-    arrays["A"] = np.ascontiguousarray(to_display(arrays["A"]))
+    layout = file_layout({LAYOUT_ATTR: _py(f.attrs.get(LAYOUT_ATTR))})
+    arrays["A"] = np.ascontiguousarray(to_display(arrays["A"], layout))
     for n in IMAGE_NAMES:
-        arrays[n] = np.ascontiguousarray(to_display(np.asarray(f[n][()], dtype=np.float32)))
+        arrays[n] = np.ascontiguousarray(to_display(np.asarray(f[n][()], dtype=np.float32),
+                                                    layout))
     result = Result(**arrays, params=json.loads(_py(f.attrs.get("params", "{}"))))
     result.attrs = _metadata(f.attrs, result.params)
     _checked_arrays(result)  # raises ValueError on inconsistent shapes

@@ -2,8 +2,9 @@
 
 The movie is looked up as ``/Object`` (CaliAli's .h5), then ``/Y``
 (CaliAli's .mat), else the only 3-D numeric dataset in the file. Frames are
-read on demand, converted to float32 and put in display orientation (see
-:func:`to_display`). Every problem a user can cause raises
+read on demand, converted to float32 and put in display orientation by the
+file's layout (MATLAB's (T, d2, d1) or Python's (T, H, W); see
+:mod:`.orientation`). Every problem a user can cause raises
 :class:`~caliali_tk.errors.VideoError` with a one-line message that starts
 with the file name.
 """
@@ -19,6 +20,10 @@ import numpy as np
 from caliali_tk.core.layout import swap_axes_float32
 
 from ..errors import VideoError
+from .orientation import (AUTO, LAYOUTS, MATLAB, detect_layout, from_display,
+                          time_axis_warning, to_display)
+
+__all__ = ["VideoFile", "open_video", "to_display", "from_display", "LAYOUTS"]
 
 SUPPORTED_DTYPES = tuple(np.dtype(t) for t in
                          ("uint8", "uint16", "int16", "float32", "float64"))
@@ -29,42 +34,6 @@ _MAT5_MAGIC = b"MATLAB 5.0 MAT-file"
 _CHUNK_CACHE_BYTES = 64 * 2**20
 _MAX_LISTED = 6
 _NUMERIC = ("u", "i", "f")
-
-
-def to_display(raw: np.ndarray) -> np.ndarray:
-    """Turn frames as HDF5 stores them into display orientation.
-
-    MATLAB writes a movie d1 x d2 x T; a C-order reader (h5py) sees it as
-    (T, d2, d1). Display orientation is (T, d1, d2) -- rows and columns as
-    ``imagesc(Y(:, :, t))`` shows them in MATLAB. This function and
-    :func:`from_display` are the only place this rule lives.
-
-    Parameters
-    ----------
-    raw : ndarray, shape (n, d2, d1) or (d2, d1)
-        A block of frames (or one image) as read from the file.
-
-    Returns
-    -------
-    ndarray, shape (n, d1, d2) or (d1, d2)
-        A view (no copy) with the last two axes swapped.
-    """
-    return np.swapaxes(raw, -1, -2)
-
-
-def from_display(frames: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`to_display`: display orientation to MATLAB/HDF5 layout.
-
-    Parameters
-    ----------
-    frames : ndarray, shape (n, H, W) or (H, W)
-
-    Returns
-    -------
-    ndarray, shape (n, W, H) or (W, H)
-        A view; write it with h5py and MATLAB's ``h5read`` gives H x W x n.
-    """
-    return np.swapaxes(frames, -1, -2)
 
 
 def _reason(exc: BaseException) -> str:
@@ -180,12 +149,12 @@ def _check_movie(name: str, ds: h5py.Dataset, fname: str) -> None:
     if ds.dtype not in SUPPORTED_DTYPES:
         names = ", ".join(str(d) for d in SUPPORTED_DTYPES)
         raise VideoError(f"{what} has unsupported type {ds.dtype} (supported: {names})")
-    n_frames, d2, d1 = ds.shape
+    n_frames, a, b = ds.shape
     if n_frames == 0:
         raise VideoError(f"{what} has zero frames")
     if n_frames == 1:
         raise VideoError(f"{what} has only 1 frame; need at least 2 frames")
-    if d1 == 0 or d2 == 0:
+    if a == 0 or b == 0:
         raise VideoError(f"{what} has empty frames")
 
 
@@ -212,6 +181,17 @@ class VideoFile:
     ----------
     path : str or os.PathLike
         ``.h5`` / ``.hdf5`` / ``.mat`` (v7.3) file.
+    layout : {"auto", "matlab", "python"}
+        How the file stores frames; ``"auto"`` reads it from the file
+        (:func:`~caliali_tk.io.orientation.detect_layout`).
+
+    Attributes
+    ----------
+    layout : {"matlab", "python"}
+        The layout in use; `layout_reason` says why (detected, or given).
+    warnings : list of str
+        One-line warnings about the file (e.g. the first axis is evidently
+        not time).
 
     Raises
     ------
@@ -219,8 +199,11 @@ class VideoFile:
         One line, starting with the file name, for every unusable input.
     """
 
-    def __init__(self, path: "str | os.PathLike[str]"):
+    def __init__(self, path: "str | os.PathLike[str]", layout: str = AUTO):
         self.path = Path(path)
+        if layout not in LAYOUTS:
+            raise VideoError(f"{self.path.name}: layout must be one of "
+                             f"{', '.join(LAYOUTS)}, got {layout!r}")
         _check_file(self.path)
         self._file: Optional[h5py.File] = _open_h5(self.path)
         try:
@@ -228,8 +211,13 @@ class VideoFile:
             _check_movie(name, self._ds, self.path.name)
             self.dataset_name = "/" + name
             self.dtype = np.dtype(self._ds.dtype)
-            t, d2, d1 = self._ds.shape
-            self.shape: Tuple[int, int, int] = (int(t), int(d1), int(d2))
+            self.layout, self.layout_reason = (
+                detect_layout(self._file, self._ds, self.path) if layout == AUTO
+                else (layout, "given"))
+            t, a, b = (int(n) for n in self._ds.shape)
+            self.shape: Tuple[int, int, int] = (t, b, a) if self.layout == MATLAB else (t, a, b)
+            self.warnings: List[str] = [w for w in [time_axis_warning(
+                self._ds.shape, self.path.name)] if w]
             self.frames_per_session = _read_sessions(self._file, self.n_frames)
         except (OSError, KeyError, RuntimeError) as exc:
             self.close()
@@ -268,7 +256,10 @@ class VideoFile:
             raise VideoError(f"{self.path.name}: cannot read frames {start}-{stop - 1}, "
                              f"the file may be truncated or damaged ({_reason(exc)})") from exc
         with np.errstate(over="ignore"):  # overflow becomes Inf, reported below
-            frames = swap_axes_float32(raw)  # to_display's rule, done fast
+            if self.layout == MATLAB:
+                frames = swap_axes_float32(raw)  # to_display's rule, done fast
+            else:
+                frames = np.ascontiguousarray(to_display(raw, self.layout), np.float32)
         if self.dtype.kind == "f" and not np.isfinite(frames).all():
             bad = ~np.isfinite(frames.reshape(len(frames), -1)).all(axis=1)
             first = start + int(np.argmax(bad))
@@ -295,6 +286,18 @@ class VideoFile:
         frame_bytes = self.height * self.width * 4
         return int(max(1, min(self.n_frames, max_bytes // frame_bytes)))
 
+    @property
+    def h5file(self) -> h5py.File:
+        """The open (read-only) HDF5 file, for reading its metadata."""
+        if self._file is None:
+            raise ValueError(f"{self.path.name}: VideoFile is closed")
+        return self._file
+
+    @property
+    def movie_dataset(self) -> h5py.Dataset:
+        """The movie's HDF5 dataset (read-only), for its attributes."""
+        return self.h5file[self.dataset_name]
+
     def close(self) -> None:
         """Close the file; safe to call twice."""
         if self._file is not None:
@@ -308,7 +311,8 @@ class VideoFile:
         self.close()
 
     def __repr__(self) -> str:
-        return f"VideoFile({str(self.path)!r}, {self.dataset_name}, shape={self.shape})"
+        return (f"VideoFile({str(self.path)!r}, {self.dataset_name}, shape={self.shape}, "
+                f"layout={self.layout!r})")
 
     def _check_range(self, start: int, stop: int) -> Tuple[int, int]:
         if self._file is None:
@@ -319,6 +323,6 @@ class VideoFile:
         return start, stop
 
 
-def open_video(path: "str | os.PathLike[str]") -> VideoFile:
-    """Open a movie file; same as ``VideoFile(path)``."""
-    return VideoFile(path)
+def open_video(path: "str | os.PathLike[str]", layout: str = AUTO) -> VideoFile:
+    """Open a movie file; same as ``VideoFile(path, layout)``."""
+    return VideoFile(path, layout)

@@ -28,7 +28,8 @@ from caliali_tk.core.cnmfe.kernels import accumulate_AtY, accumulate_YCt
 from caliali_tk.core.cnmfe.ring import ds_shape
 from caliali_tk.core.filters import make_spatial_filter, centered_gaussian_kernel
 from caliali_tk.core.noise import DiffNoise, temporal_median
-from caliali_tk.io.params import FileParams, load_params
+from caliali_tk.io.params import FileParams
+from caliali_tk.io.precedence import resolve_params
 from caliali_tk.io.results import Result, results_path, source_info, write_results
 from caliali_tk.io.video import VideoFile
 from caliali_tk.core.cnmfe.background import block_mean_operator, fit_background
@@ -53,15 +54,16 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     video_path : path
         ``.h5`` / ``.mat`` video.
     params : FileParams, optional
-        Thresholds and settings; the video's sidecar (or defaults) if None.
+        Thresholds and settings; if None, the sidecar's, CaliAli's options
+        and the defaults (``caliali_tk.io.precedence.resolve_params``).
     progress : callable(fraction, message), optional
         Called at every stage and chunk.
     cancel : threading.Event, optional
         Checked between chunks; when set, `Cancelled` is raised and no
         output file is left behind.
     out_path : path, optional
-        Results file; default ``<stem>_cnmfe.h5`` beside the video. Pass
-        ``False`` to skip writing.
+        Results file; default ``<stem>_cnmfe.h5`` beside the video, with its
+        MATLAB twin ``<stem>_cnmfe.mat``. Pass ``False`` to skip writing.
     use_cache : bool
         Use the summary-image cache.
 
@@ -71,25 +73,26 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     """
     t0 = time.time()
     if params is None:
-        params = load_params(video_path)[0]
+        params = resolve_params(video_path).params
     params.validate()
     stage = Stage(progress, 0.0, 1.0)
     stage(0.0, "summary images")
     summary = compute_summary(video_path, params.gSig, params.spatial_filter,
                               progress=stage.sub(0.0, 0.15), cancel=cancel,
-                              use_cache=use_cache)
+                              use_cache=use_cache, layout=params.layout)
     seeds = seeds_for(summary, params.min_corr, params.min_pnr, params.mask)
-    with VideoFile(video_path) as vf:
+    with VideoFile(video_path, params.layout) as vf:
         run = _Run(vf, params, cancel)
         A, traces, b0 = run.fit(np.stack([seeds.rows, seeds.cols], 1),
                                 stage.sub(0.15, 0.98))
         fps_session = vf.frames_per_session
     result = _result(A, traces, b0, summary, params, video_path, fps_session,
                      time.time() - t0, seeds.count)
+    result.attrs["file_layout"] = vf.layout  # issue 12: results keep the input's layout
     check(cancel)
     if out_path is not False:
         stage(0.99, "writing results")
-        write_results(out_path or results_path(video_path), result)
+        write_results(out_path or results_path(video_path), result, mat=True)
     stage(1.0, f"done: {result.K} neurons")
     return result
 

@@ -18,7 +18,8 @@ _FIELDS = ("Cn", "PNR", "sn", "baseline")
 
 
 def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
-                    progress=None, cancel=None, use_cache: bool = True) -> SummaryImages:
+                    progress=None, cancel=None, use_cache: bool = True,
+                    layout: str = "auto") -> SummaryImages:
     """Cn and PNR of a video: from the cache, or two streaming passes.
 
     Parameters
@@ -33,6 +34,8 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
     cancel : threading.Event, optional
     use_cache : bool
         Read and write the cache beside the video.
+    layout : {"auto", "matlab", "python"}
+        How the file stores frames (``FileParams.layout``).
 
     Returns
     -------
@@ -45,7 +48,7 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
     Cancelled
         ``cancel`` was set.
     """
-    key = cache.cache_key(video_path, gSig, spatial_filter, ALGO_VERSION)
+    key = cache.cache_key(video_path, gSig, spatial_filter, f"{ALGO_VERSION};layout={layout}")
     if use_cache:
         hit = cache.load_summary(video_path, key)
         if hit is not None and all(k in hit for k in _FIELDS):
@@ -53,7 +56,7 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
                                  spatial_filter=bool(spatial_filter),
                                  n_frames=int(hit.get("n_frames", 0)))
     stage = Stage(progress, 0.0, 1.0)
-    with VideoFile(video_path) as vf:
+    with VideoFile(video_path, layout) as vf:
         summary = _stream(vf, gSig, spatial_filter, stage, cancel)
     if use_cache:
         arrays = {k: getattr(summary, k) for k in _FIELDS}
