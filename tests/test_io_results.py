@@ -91,6 +91,32 @@ def test_layout_is_plain_hdf5_in_matlab_orientation(tmp_path):
         assert f["C"].shape == (2, T) and f["centers"].shape == (2, 2)
 
 
+def test_python_layout_input_keeps_its_own_orientation(tmp_path):
+    result = make_result(2)
+    result.attrs["file_layout"] = "python"
+    result.Cn[:] = 0
+    result.Cn[1, 5] = 7.0
+    result.A[:] = 0
+    result.A[1, 1, 5] = 3.0
+    path = write_results(tmp_path / "r.h5", result)
+    with h5py.File(path, "r") as f:  # as the (T, H, W) movie: no transposition
+        assert f["Cn"].shape == (H, W) and f["Cn"][1, 5] == 7.0
+        assert f["A"].shape == (2, H, W) and f["A"][1, 1, 5] == 3.0
+        assert f.attrs["file_layout"] == "python"
+    loaded = load_results(path)
+    np.testing.assert_array_equal(loaded.Cn, result.Cn)
+    np.testing.assert_array_equal(loaded.A, result.A)
+    assert loaded.attrs["file_layout"] == "python"
+
+
+def test_results_without_a_layout_are_matlab_layout(tmp_path):
+    result = make_result(2)
+    path = write_results(tmp_path / "r.h5", result)
+    with h5py.File(path, "a") as f:  # as written before layouts were recorded
+        assert "file_layout" not in f.attrs
+    np.testing.assert_array_equal(load_results(path).A, result.A)
+
+
 def test_root_attributes(tmp_path):
     result = make_result(2)
     with h5py.File(write_results(tmp_path / "r.h5", result), "r") as f:

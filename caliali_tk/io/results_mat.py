@@ -110,8 +110,9 @@ def write_results_mat(path: "str | os.PathLike[str]", result: Result) -> Path:
 
     struct = neuron_struct(result)
     with atomic_path(path) as tmp:
-        hdf5storage.savemat(str(tmp), {"neuron": struct}, appendmat=False, fmt="7.3",
-                            oned_as="row", store_python_metadata=False,
+        # v7.3 is savemat's default (its keyword is 'format' before 0.2, 'fmt' after)
+        hdf5storage.savemat(str(tmp), {"neuron": struct}, appendmat=False, oned_as="row",
+                            store_python_metadata=False,
                             action_for_matlab_incompatible="error",
                             truncate_existing=True, gzip_compression_level=_GZIP_LEVEL,
                             compressed_fletcher32_filter=False)
