@@ -98,6 +98,7 @@ def test_results_mat_holds_a_neuron_struct_for_matlab(caliali_mat, caliali_extra
             float(neuron["options"]["gSig"]), float(neuron["options"]["sf"])) == (
                 6.0, 0.6, 4.0, 20.0)
     assert neuron["Cn"].shape == (H, W)
+    np.testing.assert_array_equal(neuron["options"]["seed_mask"], caliali_mat[2])
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,7 @@ def test_neuron_struct_as_matlab_loads_it(tmp_path, layout):
         np.testing.assert_array_equal(neuron[name], getattr(result, name))
     assert neuron["A"].dtype == np.float32
     opts = neuron["options"]
+    assert opts.pop("seed_mask").all()  # no mask: everything allowed
     assert {k: float(v) for k, v in opts.items()} == {
         "d1": H, "d2": W, "sf": 15.0, "gSig": 3.0, "gSiz": 13.0, "min_corr": 0.6,
         "min_pnr": 6.0, "merge_thr": 0.65}
@@ -75,6 +76,18 @@ def test_python_layout_input_gives_matlabs_view_of_that_file(tmp_path):
                                       result.A[k].T)
 
 
+@pytest.mark.parametrize("layout", ["matlab", "python"])
+def test_seed_mask_goes_to_options_as_matlab_sees_the_frames(tmp_path, layout):
+    result = make_result(layout=layout)
+    result.params["mask"] = [{"mode": "exclude", "points": [[0, 0], [3, 0], [3, 1], [0, 1]]}]
+    neuron = mat73.loadmat(str(write_results_mat(tmp_path / "m.mat", result)))["neuron"]
+    shown = np.ones((H, W), bool)
+    shown[0:2, 0:4] = False
+    mask = neuron["options"]["seed_mask"]
+    assert mask.dtype == bool
+    np.testing.assert_array_equal(mask, shown if layout == "matlab" else shown.T)
+
+
 def test_matlab_attributes_on_disk(tmp_path):
     path = write_results_mat(tmp_path / "m.mat", make_result(layout="matlab"))
     with h5py.File(path, "r") as f:
@@ -83,6 +96,8 @@ def test_matlab_attributes_on_disk(tmp_path):
         assert f["neuron/A"].shape == (3, H * W)          # MATLAB's A' as h5py sees it
         assert f["neuron/options/gSig"].shape == (1, 1)
         assert f["neuron/F"].shape == (2, 1)              # a 1 x 2 row vector
+        assert f["neuron/options/seed_mask"].attrs["MATLAB_class"] == b"logical"
+        assert f["neuron/options/seed_mask"].shape == (W, H)
 
 
 def test_no_neurons_and_unknown_sessions(tmp_path):

@@ -16,7 +16,8 @@ field       MATLAB size          meaning
 ``Cn``      d1 x d2 single       local-correlation image
 ``PNR``     d1 x d2 single       peak-to-noise image
 ``options`` struct               d1, d2, sf, gSig, gSiz, min_corr, min_pnr,
-                                 merge_thr (double)
+                                 merge_thr (double); seed_mask (d1 x d2
+                                 logical, the lasso mask, all true if none)
 ``F``       1 x n double         frames per session
 ``sf``      double               frame rate, Hz
 ``ids``     1 x K double         neuron numbers 1..K
@@ -35,6 +36,7 @@ from typing import Any, Dict
 
 import numpy as np
 
+from ..core.mask import mask_from_polygons
 from .atomic import atomic_path
 from .orientation import from_display
 from .params import gsiz_of
@@ -75,7 +77,9 @@ def neuron_struct(result: Result) -> Dict[str, Any]:
     options = {"d1": float(d1), "d2": float(d2), "sf": fps, "gSig": gSig,
                "gSiz": float(gSiz if gSiz is not None else gsiz_of(gSig)),
                "min_corr": float(p["min_corr"]), "min_pnr": float(p["min_pnr"]),
-               "merge_thr": float(p["merge_thr"])}
+               "merge_thr": float(p["merge_thr"]),
+               "seed_mask": matlab_image(mask_from_polygons(np.shape(result.Cn),
+                                                            p.get("mask")), layout)}
     return {
         "A": stored.reshape(K, d1 * d2).T,
         "C": np.asarray(result.C, np.float32), "C_raw": np.asarray(result.C_raw, np.float32),
