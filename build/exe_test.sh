@@ -85,6 +85,16 @@ close_gui() {  # $1: window id
     APP_PID=""
 }
 
+screenshot() {  # $1: PNG path; ImageMagick's import, else Pillow's screen grab (build venv)
+    if command -v import >/dev/null 2>&1; then
+        import -display ":$DISPLAY_NUM" -window root "$1"
+    else
+        "$HERE/../.venv/bin/python" -c \
+            'import sys; from PIL import ImageGrab; ImageGrab.grab(xdisplay=sys.argv[1]).save(sys.argv[2])' \
+            ":$DISPLAY_NUM" "$1"
+    fi
+}
+
 gui_start() {  # $1: label, $2: screenshot or ""
     local t0 wid
     t0=$(now)
@@ -94,7 +104,7 @@ gui_start() {  # $1: label, $2: screenshot or ""
     echo "GUI, $1 start: main window after $(elapsed "$t0") s"
     if [ -n "$2" ]; then
         sleep 3  # let the first image draw
-        import -display ":$DISPLAY_NUM" -window root "$2"
+        screenshot "$2"
         echo "screenshot: $2"
     fi
     close_gui "$wid"
