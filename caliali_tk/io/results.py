@@ -22,6 +22,12 @@ root attribute ``file_layout``; files without it are MATLAB layout): for a
 MATLAB-written input h5py sees (K, W, H) as above and MATLAB's
 ``h5read(f, '/A')`` gives H x W x K oriented as CaliAli shows the frames;
 for a Python-written (T, H, W) input h5py sees (K, H, W).
+
+Optional (issue 13): ``Cn_residual``, ``PNR_residual`` (W, H) float32, the
+summary images of ``Y - A C - B`` (missed neurons show there), and the
+``curation`` group (:mod:`caliali_tk.io.curation_file`), which the writer
+here never touches: rewriting the extraction starts a new curation.
+
 Root attributes: ``format``, ``format_version``, ``version`` (tool),
 ``created``, ``params`` (JSON), each scalar parameter, ``source_file``,
 ``source_size``, ``source_mtime``, ``fps``, ``frames_per_session`` (if known)
@@ -34,7 +40,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import h5py
 import numpy as np
@@ -49,6 +55,7 @@ RESULTS_VERSION = 1
 RESULTS_SUFFIX = "_cnmfe.h5"
 IMAGE_NAMES = ("b0", "Cn", "PNR")
 TRACE_NAMES = ("C", "C_raw", "S")
+RESIDUAL_NAMES = ("Cn_residual", "PNR_residual")  # issue 13, optional
 _FORMAT_ATTRS = ("format", "format_version", "params")
 _METADATA_NAMES = ("fps",)  # also a parameter, but kept in Result.attrs too
 LAYOUT_ATTR = "file_layout"  # issue 12: the input's layout, "matlab" when absent
@@ -92,6 +99,9 @@ class Result:
     sn: np.ndarray
     params: Dict[str, Any] = field(default_factory=dict)
     attrs: Dict[str, Any] = field(default_factory=dict)
+    # issue 13: residual summary images (H, W), None in older files
+    Cn_residual: Optional[np.ndarray] = None
+    PNR_residual: Optional[np.ndarray] = None
 
     @property
     def K(self) -> int:
@@ -145,6 +155,8 @@ def _checked_arrays(result: Result) -> Dict[str, np.ndarray]:
               "sn": _float32("sn", result.sn, (K,))}
     arrays.update({n: _float32(n, getattr(result, n), (K, T)) for n in TRACE_NAMES})
     arrays.update({n: _float32(n, getattr(result, n), (H, W)) for n in IMAGE_NAMES})
+    arrays.update({n: _float32(n, getattr(result, n), (H, W)) for n in RESIDUAL_NAMES
+                   if getattr(result, n, None) is not None})
     return arrays
 
 
@@ -205,7 +217,7 @@ def write_results(path: "str | os.PathLike[str]", result: Result, mat: bool = Fa
             for name, arr in arrays.items():
                 if name == "A":
                     _write_footprints(f, arr, layout)
-                elif name in IMAGE_NAMES:
+                elif name in IMAGE_NAMES + RESIDUAL_NAMES:
                     f.create_dataset(name, data=from_display(arr, layout))
                 else:
                     f.create_dataset(name, data=arr)
@@ -278,6 +290,10 @@ def _read(f: h5py.File) -> Result:
     for n in IMAGE_NAMES:
         arrays[n] = np.ascontiguousarray(to_display(np.asarray(f[n][()], dtype=np.float32),
                                                     layout))
+    for n in RESIDUAL_NAMES:
+        if isinstance(f.get(n), h5py.Dataset):
+            arrays[n] = np.ascontiguousarray(to_display(np.asarray(f[n][()], np.float32),
+                                                        layout))
     result = Result(**arrays, params=json.loads(_py(f.attrs.get("params", "{}"))))
     result.attrs = _metadata(f.attrs, result.params)
     _checked_arrays(result)  # raises ValueError on inconsistent shapes

@@ -34,6 +34,7 @@ from caliali_tk.io.results import Result, results_path, source_info, write_resul
 from caliali_tk.io.video import VideoFile
 from caliali_tk.core.cnmfe.background import block_mean_operator, fit_background
 from caliali_tk.pipeline.common import Stage, check
+from caliali_tk.pipeline.residual import ResidualFrames, residual_images
 from caliali_tk.pipeline.summary import compute_summary, seeds_for
 
 CONVERGED = 0.99  # stop when 95% of the traces have this cosine with the last round's
@@ -84,11 +85,14 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     with VideoFile(video_path, params.layout) as vf:
         run = _Run(vf, params, cancel)
         A, traces, b0 = run.fit(np.stack([seeds.rows, seeds.cols], 1),
-                                stage.sub(0.15, 0.98))
+                                stage.sub(0.15, 0.96))
         fps_session = vf.frames_per_session
+        residual = residual_images(vf, ResidualFrames(A, traces.C, run.bg, run.D, run.shape),
+                                   summary, run.chunk, stage.sub(0.96, 0.99), cancel)
     result = _result(A, traces, b0, summary, params, video_path, fps_session,
                      time.time() - t0, seeds.count)
     result.attrs["file_layout"] = vf.layout  # issue 12: results keep the input's layout
+    result.Cn_residual, result.PNR_residual = residual
     check(cancel)
     if out_path is not False:
         stage(0.99, "writing results")
@@ -145,6 +149,7 @@ class _Run:
                 break
         traces = self._temporal(A, C, bg, stage.sub(0.95, 1.0), "final traces")
         A, traces = self._drop_bad(A, traces)
+        self.bg = bg  # the residual images need it (issue 13)
         return A, traces, bg.b0.reshape(self.shape)
 
     def _binned(self, stage: Stage):
