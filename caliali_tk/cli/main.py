@@ -8,6 +8,8 @@ Verbs::
     caliali-tk extract VIDEO...       CNMF-E extraction, one file after another
     caliali-tk demo                   write a simulated video
     caliali-tk selftest               simulate, extract, score against truth
+    caliali-tk curate RESULTS         accept / reject / merge / add neurons
+    caliali-tk export RESULTS         CSV tables or NWB of the curated neurons
 
 Every problem a user can cause prints one line on stderr and gives a
 non-zero exit status: 1 for a bad file or value, 2 for bad arguments or no
@@ -28,12 +30,14 @@ from caliali_tk import __version__
 from caliali_tk.cli.messages import (EXIT_CANCELLED, EXIT_FAIL, EXIT_USAGE, PROG,
                                      first_line, problem, say)
 from caliali_tk.cli.progress import clear_line
+from caliali_tk.cli.curate import add_curation_verbs
 from caliali_tk.cli.projections import cmd_projections
 from caliali_tk.cli.verbs import (cmd_demo, cmd_extract, cmd_info, cmd_open,
                                   cmd_selftest)
 from caliali_tk.errors import UserError
 
 VERBS = ("open", "info", "projections", "extract", "demo", "selftest")
+VERBS += ("curate", "export")  # issue 13
 #: caliali_tk.io.orientation.LAYOUTS, spelled out so that --help does not import h5py.
 LAYOUTS = ("auto", "matlab", "python")
 
@@ -116,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_add_open, _add_info, _add_projections, _add_extract, _add_demo,
                 _add_selftest):
         add(verbs)
+    add_curation_verbs(verbs, _verb)  # issue 13: curate, export
     return top
 
 

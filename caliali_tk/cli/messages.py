@@ -8,7 +8,7 @@ from pathlib import Path
 from caliali_tk.errors import UserError
 
 PROG = "caliali-tk"
-HEADLESS = "info, projections, extract, demo, selftest"
+HEADLESS = "info, projections, extract, demo, selftest, curate, export"
 EXIT_FAIL, EXIT_USAGE, EXIT_CANCELLED = 1, 2, 130
 
 
