@@ -70,6 +70,15 @@ def ask_save_csv(parent, initialdir: str, initialfile: str) -> Optional[str]:
     return name or None
 
 
+def ask_save_nwb(parent, initialdir: str, initialfile: str) -> Optional[str]:
+    """Choose where the NWB export goes; None when cancelled."""
+    name = filedialog.asksaveasfilename(
+        parent=parent, title="Export as NWB", initialdir=initialdir,
+        initialfile=initialfile, defaultextension=".nwb",
+        filetypes=[("NWB", "*.nwb"), ("All files", "*")])
+    return name or None
+
+
 def install_exception_handler(root: tk.Tk, write_log: Callable[[str, str], None]) -> None:
     """Route exceptions raised in Tk callbacks to one-line dialogs plus the log.
 

@@ -74,6 +74,8 @@ class Components:
 
     def concat(self, other: "Components") -> "Components":
         """These components followed by `other`'s."""
+        if not len(other):
+            return self
         return Components(*(np.concatenate([np.asarray(getattr(self, n), np.float32),
                                             np.asarray(getattr(other, n), np.float32)])
                             for n in self.FIELDS), origin=self.origin + other.origin)

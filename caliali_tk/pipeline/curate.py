@@ -6,10 +6,17 @@ changed components' traces on a box around them
 :class:`~caliali_tk.io.curation.Curation`; they report progress and stop
 at the next chunk when cancelled, like the extraction. Nothing is written:
 saving is :func:`caliali_tk.io.curation_file.save_curation`.
+
+Each edit comes in two steps: ``plan_*`` reads the curation and the movie
+and returns an :class:`Edit` without changing anything (the window runs it
+in a worker thread), and :meth:`Edit.apply` puts it into the curation (the
+window does that on its own thread). :func:`merge` and :func:`add_neuron`
+do both.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +31,7 @@ from caliali_tk.io.params import FileParams
 from caliali_tk.io.video import VideoFile
 from caliali_tk.pipeline.common import Stage, check
 
-__all__ = ["source_video", "merge", "add_neuron"]
+__all__ = ["source_video", "Edit", "plan_merge", "plan_add", "merge", "add_neuron"]
 
 CHUNK_BYTES = 64 * 2 ** 20  # frames read at a time
 BOX_BYTES_SHARE = 1 / 8  # share of the memory budget for the binned box of add_neuron
@@ -59,8 +66,38 @@ def _params(result) -> FileParams:
                                  if k in FileParams.__dataclass_fields__})
 
 
+@dataclass
+class Edit:
+    """New components replacing neurons `numbers` of a curation (see `Curation.replace`)."""
+
+    numbers: list
+    new: Components
+    op: dict
+    accepted: bool = True
+
+    def apply(self, cur: Curation) -> list:
+        """Put the edit into `cur`; returns the numbers of the new (not refitted) neurons."""
+        made = cur.replace(self.numbers, self.new, self.op)
+        if not self.accepted:  # a merge of rejected neurons stays rejected
+            cur.state.accepted[-1] = False
+        return made
+
+
 def merge(cur: Curation, numbers, video, progress=None, cancel=None) -> int:
-    """Merge neurons `numbers` (two or more) into one; returns its number.
+    """Merge neurons `numbers` into one (see `plan_merge`); returns its number."""
+    return plan_merge(cur, numbers, video, progress, cancel).apply(cur)[0]
+
+
+def add_neuron(cur: Curation, row: float, col: float, video, progress=None,
+               cancel=None) -> tuple:
+    """Add a neuron at (row, col) (see `plan_add`); returns its number and the
+    refitted neighbours' numbers."""
+    edit = plan_add(cur, row, col, video, progress, cancel)
+    return edit.apply(cur)[0], list(edit.numbers)
+
+
+def plan_merge(cur: Curation, numbers, video, progress=None, cancel=None) -> Edit:
+    """Merge neurons `numbers` (two or more) into one.
 
     The footprint is the rank-1 fit of the members' ``a c^T``; its trace is
     refitted from the movie with the neighbours' traces held fixed.
@@ -75,24 +112,17 @@ def merge(cur: Curation, numbers, video, progress=None, cancel=None) -> int:
     traces = _fit(cur, a, set(pos), video, p, Stage(progress, 0, 1), cancel)
     text = "+".join(str(n) for n in numbers)
     new = Components(a, *traces, _centers(a), [f"merge of {text}"])
-    accepted = bool(cur.accepted[pos].any())
-    (made,) = cur.replace(numbers, new, {"op": "merge", "neurons": numbers,
-                                         "text": f"merged {text}"})
-    if not accepted:  # a merge of rejected neurons stays rejected
-        cur.state.accepted[-1] = False
-    return made
+    return Edit(numbers, new, {"op": "merge", "neurons": numbers, "text": f"merged {text}"},
+                accepted=bool(cur.accepted[pos].any()))
 
 
-def add_neuron(cur: Curation, row: float, col: float, video, progress=None,
-               cancel=None) -> tuple:
+def plan_add(cur: Curation, row: float, col: float, video, progress=None,
+             cancel=None) -> Edit:
     """Initialise a neuron at (row, col) from the movie; refit it and its neighbours.
 
     The seed is the pixel within gSig of the click where the residual peaks.
-
-    Returns
-    -------
-    (number, neighbours) : the new neuron's number and the numbers of the
-    neighbours whose traces were refitted (they keep their numbers).
+    The edit's `numbers` are the neighbours whose traces are refitted (they
+    keep their numbers).
 
     Raises
     ------
@@ -116,8 +146,7 @@ def add_neuron(cur: Curation, row: float, col: float, video, progress=None,
     op = {"op": "add", "row": r, "col": c, "neurons": neighbours,
           "refits": {str(n): i + 1 for i, n in enumerate(neighbours)},
           "text": f"added a neuron at row {r}, col {c}"}
-    (made,) = cur.replace(neighbours, new, op)
-    return made, neighbours
+    return Edit(neighbours, new, op)
 
 
 def _new_footprint(cur, r, c, video, p: FileParams, stage: Stage, cancel) -> np.ndarray:
