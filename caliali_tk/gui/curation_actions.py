@@ -153,6 +153,7 @@ class CurationActions:
     # -- saving ----------------------------------------------------------------------------
     def _changed(self, message: str, select) -> None:
         """Save the curation, redraw the list and the image, say what happened."""
+        self.refresh(select)
         try:
             save_curation(self.path, self.cur)
         except (OSError, UserError) as exc:
@@ -162,7 +163,6 @@ class CurationActions:
         else:
             self.status.show(message + " Saved.")
             self.log(f"{self.path.name}: {message}")
-        self.refresh(select)
 
 
 def _list(numbers) -> str:

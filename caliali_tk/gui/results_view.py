@@ -194,7 +194,8 @@ class ResultsWindow(CurationActions, tk.Toplevel):
                       event.ydata)
         if k is None:
             return
-        if event.key in ("control", "shift", "ctrl+shift") and self.selected:
+        mods = set(getattr(event, "modifiers", None) or ()) | {str(event.key)}
+        if mods & {"ctrl", "control", "shift"} and self.selected:
             pos = [p for p in self.selected if p != k] if k in self.selected \
                 else self.selected + [k]
             self._select_positions(pos or [k])

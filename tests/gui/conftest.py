@@ -135,6 +135,8 @@ def dialog_log(monkeypatch):
                         lambda parent, initialdir=None: log.record("ask_open_results"))
     monkeypatch.setattr(dialogs, "ask_save_csv",
                         lambda parent, d, f: log.record("ask_save_csv", f))
+    monkeypatch.setattr(dialogs, "ask_save_nwb",
+                        lambda parent, d, f: log.record("ask_save_nwb", f))
     return log
 
 

@@ -44,7 +44,7 @@ def test_run_extraction_to_completion_then_view_and_export(app, small_video, dia
     # a single-file run opens its results: contours, traces, arrow keys, click, CSV
     (view,) = app.results.windows
     settle(app.root, 0.2)
-    assert view.current == 0 and view.listbox.size() == result.K
+    assert view.current == 0 and view.neuron_list.size() == result.K
     press_key(view.canvas.get_tk_widget(), "Right")
     assert view.current == 1
     press_key(view.canvas.get_tk_widget(), "Left")
@@ -65,12 +65,16 @@ def test_run_extraction_to_completion_then_view_and_export(app, small_video, dia
     view.export_dialog()
     with open(tmp_path / "mouse1_C.csv") as fh:
         table = list(csv.reader(fh))
-    assert table[0] == ["time_s"] + [f"C_{j + 1}" for j in range(result.K)]
+    assert table[0] == ["time_s", "session", "session_time_s"] + \
+        [f"C_{j + 1}" for j in range(result.K)]
     assert len(table) == 1 + result.T
     assert float(table[2][0]) == pytest.approx(1 / view.fps)
-    assert np.allclose([float(v) for v in table[1][1:]], result.C[:, 0], rtol=1e-5, atol=1e-6)
+    assert np.allclose([float(v) for v in table[1][3:]], result.C[:, 0], rtol=1e-5, atol=1e-6)
     s_rows = list(csv.reader(open(tmp_path / "mouse1_S.csv")))
-    assert s_rows[0][1] == "S_1" and len(s_rows) == 1 + result.T
+    assert s_rows[0][3] == "S_1" and len(s_rows) == 1 + result.T
+    raw = list(csv.reader(open(tmp_path / "mouse1_C_raw.csv")))
+    assert raw[0][3] == "C_raw_1" and np.allclose([float(v) for v in raw[1][3:]],
+                                                  result.C_raw[:, 0], rtol=1e-5, atol=1e-5)
     assert not no_temp_files(tmp_path)
 
 

@@ -11,7 +11,7 @@ from caliali_tk.errors import ParamsError, VideoError
 from caliali_tk.io.params import FileParams
 from caliali_tk.pipeline import Cancelled
 from caliali_tk.gui.batch import FileJob, batch_job
-from caliali_tk.gui.export import export_paths, write_traces_csv
+from caliali_tk.io.export_csv import csv_paths, write_trace_table
 from caliali_tk.gui.model import parse_cell
 from caliali_tk.gui.results_plot import footprint_contours, neuron_at
 from caliali_tk.gui.runner import Eta, ThrottledProgress, format_seconds
@@ -90,12 +90,14 @@ def test_batch_cancel_marks_the_rest_cancelled(tmp_path):
 
 def test_csv_export(tmp_path):
     C = np.arange(12, dtype=float).reshape(3, 4)
-    c_path, s_path = export_paths(tmp_path / "m_C.csv")
-    assert s_path.name == "m_S.csv"
-    write_traces_csv(c_path, C, fps=20.0, name="C")
+    paths = csv_paths(tmp_path / "m_C.csv")
+    assert paths["S"].name == "m_S.csv" and paths["C_raw"].name == "m_C_raw.csv"
+    c_path = write_trace_table(paths["C"], C, [1, 2, 5], "C", fps=20.0,
+                               frames_per_session=[2, 2])
     lines = c_path.read_text().splitlines()
-    assert lines[0] == "time_s,C_1,C_2,C_3" and len(lines) == 5
-    assert lines[2].split(",")[:2] == ["0.05", "1"]
+    assert lines[0] == "time_s,session,session_time_s,C_1,C_2,C_5" and len(lines) == 5
+    assert lines[2].split(",")[:4] == ["0.05", "1", "0.05", "1"]
+    assert lines[3].split(",")[:4] == ["0.1", "2", "0", "2"]      # session 2 starts at 0
     assert [p.name for p in tmp_path.iterdir()] == ["m_C.csv"]   # no temporary left
 
 
