@@ -139,6 +139,10 @@ def plan_add(cur: Curation, row: float, col: float, video, progress=None,
     targets = np.concatenate([a[None], comps.A[near]])
     traces = _fit(cur, targets, set(int(i) for i in near), video, p,
                   stage.sub(0.5, 1.0), cancel)
+    C, C_raw, S, sn = traces
+    if C_raw[0].max(initial=0) < p.min_trace_pnr * sn[0] or S[0].max(initial=0) <= 0:
+        raise CurationError(f"no neuron found at row {r}, col {c}: its trace has no "
+                            f"transient {p.min_trace_pnr:g} noise sd high")
     origin = [f"added at row {r}, col {c}"] + \
         [f"neuron {numbers[i]} refitted beside an added neuron" for i in near]
     new = Components(targets, *traces, _centers(targets), origin)
@@ -161,11 +165,11 @@ def _new_footprint(cur, r, c, video, p: FileParams, stage: Stage, cancel) -> np.
     C_bin = bin_time(comps.C, tb, axis=1)
     box -= np.einsum("kt,khw->thw", C_bin, comps.A[:, rs, cs])
     found = refit.footprint_in_box(box, r - rs.start, c - cs.start, p.gSig, p.gsiz,
-                                   p.min_pixels)
+                                   p.min_pixels, p.min_pnr)
     if found is None:
         raise CurationError(f"no neuron found at row {r}, col {c}: the movie there "
-                            "does not rise above its noise once the known neurons "
-                            "are taken out")
+                            f"does not rise {p.min_pnr:g} noise sd (min_pnr) above its "
+                            "baseline once the known neurons are taken out")
     a = np.zeros((res.H, res.W), np.float32)
     a[rs, cs] = found[0]
     return a, (rs.start + found[1][0], cs.start + found[1][1])

@@ -85,7 +85,7 @@ class LocalFit:
         X = np.concatenate([targets.reshape(n, -1).T.astype(np.float64),
                             _smooth_basis(h, w)], axis=1)
         self.P = np.linalg.pinv(X)[:n].astype(np.float32)  # (n, h·w)
-        self.fixed = np.asarray(fixed, np.float32).reshape(len(fixed), -1)
+        self.fixed = np.asarray(fixed, np.float32).reshape(len(fixed), h * w)
         self.b0 = np.asarray(b0, np.float32).ravel()
 
     def traces(self, Ybox: np.ndarray, C_fixed: np.ndarray) -> np.ndarray:
@@ -131,7 +131,7 @@ def merged_footprint(A: np.ndarray, C: np.ndarray) -> np.ndarray:
 
 
 def footprint_in_box(Ybox: np.ndarray, row: int, col: int, gSig: float, gSiz: int,
-                     min_pixels: int = 5):
+                     min_pixels: int = 5, min_pnr: float = 0.0):
     """A new neuron's footprint near (row, col) of a residual box, or None.
 
     The seed is the pixel within ``gSig`` of (row, col) whose filtered trace
@@ -148,6 +148,9 @@ def footprint_in_box(Ybox: np.ndarray, row: int, col: int, gSig: float, gSiz: in
     gSig, gSiz : float, int
         The extraction's neuron size.
     min_pixels : int
+    min_pnr : float
+        The seed's filtered trace must peak this many noise sd above its
+        baseline (the extraction's seed threshold), else there is no neuron.
 
     Returns
     -------
@@ -166,6 +169,8 @@ def footprint_in_box(Ybox: np.ndarray, row: int, col: int, gSig: float, gSiz: in
     cs = slice(max(0, col - rad), min(w, col + rad + 1))
     i, j = np.unravel_index(int(np.argmax(pnr[rs, cs])), pnr[rs, cs].shape)
     seed = (rs.start + int(i), cs.start + int(j))
+    if pnr[seed] < min_pnr:
+        return None
     init = greedy_init(Yr, Yf, np.array([seed]), gSiz, kernel, min_pixels)
     if init.A.shape[1] == 0:
         return None
