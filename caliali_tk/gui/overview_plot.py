@@ -65,6 +65,8 @@ class OverviewPlot:
         for c in (self.accepted_lines, self.rejected_lines, self.selected_lines):
             ax.add_collection(c)
         (self.marker,) = ax.plot([], [], "+", color="#ff3bd4", ms=14, mew=2.2)
+        # a ring around the current neuron: findable when the view is zoomed out
+        (self.ring,) = ax.plot([], [], "o", mfc="none", mec=SELECTED_COLOUR, ms=20, mew=1.4)
         self.numbers = np.zeros(0, int)
         self.centers = np.zeros((0, 2))
         self.selected: List[int] = []
@@ -108,6 +110,11 @@ class OverviewPlot:
         self.selected = [p for p in positions if 0 <= p < len(self.numbers)]
         self.selected_lines.set_segments(
             [ln for p in self.selected for ln in self.contours[p]])
+        if self.selected:
+            row, col = self.centers[self.selected[0]]
+            self.ring.set_data([col], [row])
+        else:
+            self.ring.set_data([], [])
         self.update_labels()
 
     def mark(self, row=None, col=None) -> None:
@@ -162,7 +169,7 @@ class OverviewPlot:
             self._labels.append(self.ax.annotate(
                 str(int(self.numbers[p])), (col, row), xytext=(4, 4),
                 textcoords="offset points", color=colour, ha="left", va="bottom",
-                fontsize=9 if sel else 8, annotation_clip=True,
+                fontsize=9 if sel else 8, annotation_clip=True, clip_on=True,
                 fontweight="bold" if sel else "normal", path_effects=_OUTLINE))
 
     # -- zoom ------------------------------------------------------------------------------

@@ -165,11 +165,11 @@ def _new_footprint(cur, r, c, video, p: FileParams, stage: Stage, cancel) -> np.
     C_bin = bin_time(comps.C, tb, axis=1)
     box -= np.einsum("kt,khw->thw", C_bin, comps.A[:, rs, cs])
     found = refit.footprint_in_box(box, r - rs.start, c - cs.start, p.gSig, p.gsiz,
-                                   p.min_pixels, p.min_pnr)
+                                   p.min_pixels)
     if found is None:
-        raise CurationError(f"no neuron found at row {r}, col {c}: the movie there "
-                            f"does not rise {p.min_pnr:g} noise sd (min_pnr) above its "
-                            "baseline once the known neurons are taken out")
+        raise CurationError(f"no neuron found at row {r}, col {c}: once the known "
+                            "neurons are taken out, the movie there rises no higher "
+                            "than its noise")
     a = np.zeros((res.H, res.W), np.float32)
     a[rs, cs] = found[0]
     return a, (rs.start + found[1][0], cs.start + found[1][1])

@@ -1,4 +1,4 @@
-"""Screenshots of the three windows for the docs: main, threshold (Get) and results.
+"""Screenshots of the windows for the docs: main, threshold (Get), results, curation.
 
 Run on a 1280 x 800 virtual screen (it starts one with xvfb-run itself when
 there is no DISPLAY)::
@@ -11,6 +11,12 @@ and shows a second one mid-run. Each window is captured from the X screen
 with ImageMagick's ``import`` and cropped to the window, into
 ``docs/screenshots/{main,threshold,results}.png``. Takes a few minutes (one
 real extraction).
+
+``--only curation`` makes the curation screenshots instead, on a movie with
+280 neurons (384 x 384 x 1000, two sessions; ``--big VIDEO`` reuses one):
+an extraction with strict thresholds leaves neurons out, the list is sorted
+by SNR with the dimmest rejected (``curation.png``), and one missed neuron
+is added by a click on the residual PNR layer (``residual.png``).
 """
 
 from __future__ import annotations
@@ -51,8 +57,12 @@ def capture(win: tk.Misc, path: Path) -> None:
     w = win.winfo_width()
     h = win.winfo_rooty() + win.winfo_height() - y
     path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["import", "-window", "root", "-crop", f"{w}x{h}+{x}+{y}", "+repage",
-                    str(path)], check=True)
+    if shutil.which("import"):
+        subprocess.run(["import", "-window", "root", "-crop", f"{w}x{h}+{x}+{y}", "+repage",
+                        str(path)], check=True)
+    else:  # no ImageMagick: Pillow reads the X screen too
+        from PIL import ImageGrab
+        ImageGrab.grab(bbox=(x, y, x + w, y + h), xdisplay=None).save(path)
     print(f"saved {path.relative_to(REPO)} ({w} x {h} at +{x}+{y})")
 
 
@@ -73,7 +83,12 @@ def main() -> int:
     _reexec_under_xvfb()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=1000)
+    parser.add_argument("--only", choices=["windows", "curation"], default="windows")
+    parser.add_argument("--big", metavar="VIDEO", help="the 280-neuron movie to reuse")
     args = parser.parse_args()
+    if args.only == "curation":
+        from curation_screenshots import curation_screenshots
+        return curation_screenshots(args.big, capture, OUT)
 
     from gui_helpers import canvas_xy, drag, pump, settle
     from caliali_tk.gui.app import MainWindow

@@ -30,6 +30,18 @@ __all__ = ["box_around", "LocalFit", "deconvolve_traces", "merged_footprint",
            "footprint_in_box"]
 
 N_SMOOTH = 6  # 1, x, y, x², xy, y²
+PEAK_MARGIN = 1.0  # a clicked seed must peak this many sd above what noise alone reaches
+
+
+def noise_peak(n_frames: int) -> float:
+    """How high, in noise sd, the peak of `n_frames` of Gaussian noise gets: sqrt(2 ln T).
+
+    Examples
+    --------
+    >>> round(noise_peak(1000), 2)
+    3.72
+    """
+    return float(np.sqrt(2.0 * np.log(max(int(n_frames), 2))))
 
 
 def box_around(footprints: np.ndarray, pad: int, shape) -> tuple:
@@ -131,7 +143,7 @@ def merged_footprint(A: np.ndarray, C: np.ndarray) -> np.ndarray:
 
 
 def footprint_in_box(Ybox: np.ndarray, row: int, col: int, gSig: float, gSiz: int,
-                     min_pixels: int = 5, min_pnr: float = 0.0):
+                     min_pixels: int = 5, min_pnr: float | None = None):
     """A new neuron's footprint near (row, col) of a residual box, or None.
 
     The seed is the pixel within ``gSig`` of (row, col) whose filtered trace
@@ -148,9 +160,12 @@ def footprint_in_box(Ybox: np.ndarray, row: int, col: int, gSig: float, gSiz: in
     gSig, gSiz : float, int
         The extraction's neuron size.
     min_pixels : int
-    min_pnr : float
+    min_pnr : float, optional
         The seed's filtered trace must peak this many noise sd above its
-        baseline (the extraction's seed threshold), else there is no neuron.
+        baseline, else there is no neuron. Default: ``PEAK_MARGIN`` above
+        :func:`noise_peak` of the box's length, so that a click on pure
+        noise finds nothing, while a neuron too dim for the extraction's
+        seed threshold can still be added.
 
     Returns
     -------
@@ -169,7 +184,8 @@ def footprint_in_box(Ybox: np.ndarray, row: int, col: int, gSig: float, gSiz: in
     cs = slice(max(0, col - rad), min(w, col + rad + 1))
     i, j = np.unravel_index(int(np.argmax(pnr[rs, cs])), pnr[rs, cs].shape)
     seed = (rs.start + int(i), cs.start + int(j))
-    if pnr[seed] < min_pnr:
+    floor = noise_peak(len(Yf)) + PEAK_MARGIN if min_pnr is None else min_pnr
+    if pnr[seed] < floor:
         return None
     init = greedy_init(Yr, Yf, np.array([seed]), gSiz, kernel, min_pixels)
     if init.A.shape[1] == 0:
