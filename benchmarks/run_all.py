@@ -5,6 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_curation  # noqa: E402
 import bench_extraction  # noqa: E402
 import bench_gui  # noqa: E402
 import bench_oasis  # noqa: E402
@@ -24,6 +25,7 @@ def main(argv=None):
     bench_stages.main(quick)
     bench_results_mat.main(["--size", "128", "128", "1000", "--neurons", "80"] if quick else [])
     bench_gui.main()
+    bench_curation.main(quick)
 
 
 if __name__ == "__main__":
