@@ -177,3 +177,17 @@ def test_older_results_without_residual_images_or_curation_still_load(tmp_path):
     assert np.allclose(loaded2.PNR_residual, res.PNR * 0.5)
     with h5py.File(tmp_path / "new_cnmfe.h5", "r") as f:
         assert f["PNR_residual"].shape == (res.W, res.H)   # stored like the other images
+
+
+def test_made_components_follow_a_python_layout_file(tmp_path):
+    res = make_result()
+    res.attrs["file_layout"] = "python"             # (T, H, W) input: stored as (K, H, W)
+    path = write_results(tmp_path / "p_cnmfe.h5", res)
+    cur = load_curation(path)
+    cur.replace([2, 3], made_component(res, 1), {"op": "merge", "neurons": [2, 3]})
+    save_curation(path, cur)
+    with h5py.File(path, "r") as f:
+        assert f["A"].shape == (6, 24, 30)
+        assert np.allclose(f["curation/components/A"][0], res.A[1] * 0.5)
+    again = load_curation(path)
+    assert np.allclose(again.pool.A[again.state.ids[-1]], res.A[1] * 0.5)

@@ -37,8 +37,8 @@ import numpy as np
 
 from caliali_tk.io.atomic import atomic_path
 from caliali_tk.io.curation import QUALITY_METRICS, Components, Curation, State
-from caliali_tk.io.results import ResultsError, load_results
-from caliali_tk.io.video import from_display, to_display
+from caliali_tk.io.orientation import from_display, to_display
+from caliali_tk.io.results import ResultsError, file_layout, load_results
 
 __all__ = ["load_curation", "save_curation", "CURATION_FORMAT"]
 
@@ -98,16 +98,10 @@ def save_curation(path: "str | os.PathLike[str]", curation: Curation) -> Path:
 # -- reading ------------------------------------------------------------------------------
 
 def _layout(f: h5py.File, result):
-    """(stored -> display, display -> stored) for footprint stacks, as the root ``A`` is."""
-    stored = f["A"]
-    if result.K and stored.shape[1:] != result.A.shape[1:]:
-        return to_display, from_display
-    if result.K and stored.shape[1] != stored.shape[2]:
-        return (lambda a: a), (lambda a: a)
-    if result.K:
-        same = np.array_equal(np.asarray(stored[0], np.float32), result.A[0])
-        return ((lambda a: a), (lambda a: a)) if same else (to_display, from_display)
-    return to_display, from_display
+    """(stored -> display, display -> stored) for footprint stacks, as the root ``A``."""
+    layout = file_layout({k: _text(v) if isinstance(v, bytes) else v
+                          for k, v in f.attrs.items()})
+    return (lambda a: to_display(a, layout)), (lambda a: from_display(a, layout))
 
 
 def _read_block(group, to_disp, result):
