@@ -85,7 +85,7 @@ def test_curate_then_export_accepted_only(results, tmp_path, capsys):
 
 
 def test_nwb_reads_back_with_pynwb(results, tmp_path):
-    pynwb = pytest.importorskip("pynwb")
+    import pynwb  # a test dependency (setup.cfg: test extra)
     assert main(["curate", str(results), "--reject", "2"]) == 0
     out = tmp_path / "mouse.nwb"
     assert main(["export", str(results), "--nwb", str(out)]) == 0

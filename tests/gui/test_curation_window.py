@@ -165,3 +165,21 @@ def test_reject_below_and_add_a_missed_neuron_by_click(view, extracted):
     assert np.corrcoef(win.cur.pool.C[pid], full.C[MISSING])[0, 1] > 0.9
     assert f"Done: add a neuron at row {row + 1}" in win.status.message
     assert new in load_curation(win.path).numbers
+
+
+def test_export_buttons_write_csv_and_nwb(view, dialog_log, tmp_path):
+    import pynwb  # a test dependency (setup.cfg: test extra)
+    win, _, root = view
+    _click_row(win, 2)
+    press_key(win.neuron_list.tree, "r")
+    dialog_log.answers["ask_save_nwb"] = str(tmp_path / "out.nwb")
+    dialog_log.answers["ask_save_csv"] = str(tmp_path / "out_C.csv")
+    win.panel.buttons["nwb"].invoke()                           # accepted only (the default)
+    win.panel.buttons["csv"].invoke()
+    K = win.result.K
+    with pynwb.NWBHDF5IO(str(tmp_path / "out.nwb"), "r") as io:
+        ps = io.read().processing["ophys"]["ImageSegmentation"]["PlaneSegmentation"]
+        assert list(ps["neuron_number"][:]) == [n for n in range(1, K + 1) if n != 2]
+    header = (tmp_path / "out_C.csv").read_text().splitlines()[0].split(",")
+    assert header[3:] == [f"C_{n}" for n in range(1, K + 1) if n != 2]
+    assert "out_neurons.csv" in win.status.message
