@@ -55,15 +55,21 @@ def footprint_contours(A: np.ndarray, level: float = CONTOUR_LEVEL) -> List[list
     return out
 
 
-def neuron_at(A: np.ndarray, centers: np.ndarray, x: float, y: float) -> Optional[int]:
+def neuron_at(A: np.ndarray, centers: np.ndarray, x: float, y: float,
+              ids: Optional[np.ndarray] = None) -> Optional[int]:
     """The neuron under a click: the largest footprint at that pixel, else the
-    nearest centre within PICK_RADIUS, else None."""
-    K, H, W = A.shape
-    if K == 0:
+    nearest centre within PICK_RADIUS, else None.
+
+    With `ids`, only the footprints ``A[ids]`` count (the curation's list)
+    and the answer is a position in `ids`; `centers` are theirs.
+    """
+    ids = np.arange(len(A)) if ids is None else np.asarray(ids)
+    H, W = A.shape[1:]
+    if len(ids) == 0:
         return None
     r, c = int(round(y)), int(round(x))
     if 0 <= r < H and 0 <= c < W:
-        values = A[:, r, c]
+        values = A[ids, r, c]  # one pixel of each: no copy of the footprints
         if values.max() > 0:
             return int(np.argmax(values))
     d = np.hypot(centers[:, 0] - y, centers[:, 1] - x)

@@ -190,8 +190,8 @@ class ResultsWindow(CurationActions, tk.Toplevel):
             self.add_at(event.ydata, event.xdata)
             return
         ids = self.cur.state.ids
-        k = neuron_at(self.cur.pool.A[ids], self.cur.pool.centers[ids], event.xdata,
-                      event.ydata)
+        k = neuron_at(self.cur.pool.A, self.cur.pool.centers[ids], event.xdata,
+                      event.ydata, ids=ids)
         if k is None:
             return
         mods = set(getattr(event, "modifiers", None) or ()) | {str(event.key)}

@@ -119,3 +119,14 @@ def test_contours_and_picking():
 def test_thin_polygon_drops_repeated_points():
     pts = thin_polygon([(0, 0), (0.1, 0.1), (1, 0), (1, 1.00001), (0, 1), (0.05, 1)])
     assert pts == [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
+
+
+def test_picking_among_listed_footprints_only():
+    A = np.zeros((3, 20, 20), np.float32)
+    A[0, 3:8, 3:8] = 1.0
+    A[2, 3:8, 3:8] = 0.5                                        # under 0, but 0 is not listed
+    centers = np.array([[5, 5], [14, 12], [5, 5]], float)
+    assert neuron_at(A, centers, x=5, y=5) == 0
+    ids = np.array([1, 2])
+    assert neuron_at(A, centers[ids], x=5, y=5, ids=ids) == 1   # position of neuron 2
+    assert neuron_at(A, centers[ids], x=19, y=0, ids=ids) is None
