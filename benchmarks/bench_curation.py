@@ -1,9 +1,13 @@
-"""Curation costs: the residual pass's share of the extraction, merge, add, save.
+"""Curation costs: the residual pass's share of the extraction, merge, add, save,
+and the results window's response at that many neurons.
 
-Prints a markdown table. One simulated movie (two sessions), one extraction
+Prints a markdown table. One simulated movie (two sessions; 384 x 384 x 1000
+with 280 neurons, the size the results window is built for), one extraction
 with a progress callback that notes when each stage starts, then a merge of
 two neurons and an add at a left-out neuron's place (each a streaming pass
-over the movie), and saving the curation into the results file.
+over the movie), and saving the curation into the results file. With a
+display (or Xvfb), the window's response from the event to the end of the
+redraw: selecting the next neuron, rejecting it (saved at once), a wheel zoom.
 
     .venv/bin/python benchmarks/bench_curation.py [--quick]
 """
@@ -23,7 +27,7 @@ import numpy as np
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     quick = "--quick" in argv
-    H, T, K = (128, 600, 30) if quick else (256, 2000, 120)
+    H, T, K = (128, 600, 30) if quick else (384, 1000, 280)
     from caliali_tk.demo.files import write_simulated
     from caliali_tk.io.curation import Curation
     from caliali_tk.io.curation_file import load_curation, save_curation
@@ -78,6 +82,50 @@ def main(argv=None):
     print(f"| add a neuron (init + refit) | {t_add:.2f} | {t_add / total:.3f} |")
     print(f"| save the curation ({os.path.getsize(path) / 2**20:.1f} MB file) "
           f"| {t_save:.3f} | {t_save / total:.4f} |")
+    _window_table(results_path(video))
+
+
+def _window_table(path) -> None:
+    """Median response of the results window (needs a display)."""
+    from bench_gui import _ensure_display
+    display = _ensure_display()
+    if display is False:
+        print("\n(no display and no Xvfb: window timings skipped)")
+        return
+    import statistics
+    import tkinter as tk
+    from caliali_tk.gui.results_view import ResultsWindows
+    from caliali_tk.gui.widgets import setup_style
+    root = tk.Tk()
+    setup_style(root)
+    win = ResultsWindows(root, lambda *a: None, lambda *a: None).open(path)
+    win.update()
+    win.canvas.draw()
+
+    def timed(action, n=10):
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            action()               # schedules one idle redraw, as in the window
+            win.canvas.draw_idle()
+            win.update()
+            times.append(time.perf_counter() - t)
+        return statistics.median(times) * 1000
+
+    t_next = timed(lambda: win.step(1))
+    t_reject = timed(win.reject_selected)
+    ov = win.plot.overview
+    t_zoom = timed(lambda: ov.zoom(1.3, win.result.W / 2, win.result.H / 2))
+    n = len(win.cur.numbers)
+    print(f"\n### Results window, {n} neurons (median ms, event to end of redraw)\n")
+    print("| action | ms |")
+    print("|---|---|")
+    print(f"| next neuron (arrow key) | {t_next:.0f} |")
+    print(f"| reject (key r; saved into the file) | {t_reject:.0f} |")
+    print(f"| wheel zoom step | {t_zoom:.0f} |")
+    root.destroy()
+    if display is not None:
+        display.terminate()
 
 
 if __name__ == "__main__":

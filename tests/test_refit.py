@@ -129,6 +129,17 @@ def test_add_a_left_out_neuron_by_a_click_next_to_it(movie):
         assert q >= cur.made_from and corr(cur.pool.C[q], truth.C[k]) > 0.9
 
 
+def test_add_on_a_neuron_already_there(movie):
+    path, Y, truth, fps = movie
+    res = truth_result(Y, truth, fps)
+    j = clearest(Y, truth)
+    res.C[j] *= 0.3                                    # under-fitted: the residual keeps 70%
+    cur = Curation(res)
+    with pytest.raises(CurationError, match=f"neuron {j + 1} is already there"):
+        add_neuron(cur, *truth.centers[j], path)
+    assert len(cur.states) == 1
+
+
 def test_add_where_there_is_nothing(movie):
     path, Y, truth, fps = movie
     cur = Curation(truth_result(Y, truth, fps))

@@ -35,6 +35,7 @@ __all__ = ["source_video", "Edit", "plan_merge", "plan_add", "merge", "add_neuro
 
 CHUNK_BYTES = 64 * 2 ** 20  # frames read at a time
 BOX_BYTES_SHARE = 1 / 8  # share of the memory budget for the binned box of add_neuron
+SAME_NEURON = 0.8  # an added footprint this alike (cosine) to a neighbour's is that one
 
 
 def source_video(results_file, result) -> Path:
@@ -136,6 +137,9 @@ def plan_add(cur: Curation, row: float, col: float, video, progress=None,
     numbers, comps = cur.components()
     grown = ndimage.binary_dilation(a > 0, structure=disc(max(1.0, p.gSig)))
     near = np.flatnonzero((comps.A[:, grown] > 0).any(axis=1)) if len(comps) else []
+    for i in near:
+        if _cosine(a, comps.A[i]) > SAME_NEURON:
+            raise CurationError(f"neuron {numbers[i]} is already there (row {r}, col {c})")
     targets = np.concatenate([a[None], comps.A[near]])
     traces = _fit(cur, targets, set(int(i) for i in near), video, p,
                   stage.sub(0.5, 1.0), cancel)
@@ -153,7 +157,7 @@ def plan_add(cur: Curation, row: float, col: float, video, progress=None,
     return Edit(neighbours, new, op)
 
 
-def _new_footprint(cur, r, c, video, p: FileParams, stage: Stage, cancel) -> np.ndarray:
+def _new_footprint(cur, r, c, video, p: FileParams, stage: Stage, cancel) -> tuple:
     """The footprint (H, W) initialised near (r, c) on the box's residual movie,
     and the seed pixel (row, col) it grew from."""
     res = cur.result
@@ -216,6 +220,11 @@ def _fit(cur, targets, exclude: set, video, p: FileParams, stage: Stage, cancel)
             raw[:, start:stop] = fit.traces(frames[:, rs, cs], C_fixed[:, start:stop])
             stage(stop / res.T, "refitting traces")
     return refit.deconvolve_traces(raw, int(p.ar_order), float(p.s_min))
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    den = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float((a * b).sum()) / den if den > 0 else 0.0
 
 
 def _centers(A: np.ndarray) -> np.ndarray:
