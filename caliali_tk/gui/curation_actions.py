@@ -47,6 +47,14 @@ class CurationActions:
         verb = "Accepted" if value else "Rejected"
         self._changed(f"{verb} {_list(numbers)}.", numbers)
 
+    def toggle(self, number: int) -> None:
+        """Accept a rejected neuron or reject an accepted one (double-click on ✓ / ✗)."""
+        if self._busy():
+            return
+        value = not bool(self.cur.accepted[self.cur.position(number)])
+        self.cur.set_accepted([number], value)
+        self._changed(f"{'Accepted' if value else 'Rejected'} neuron {number}.", [number])
+
     def reject_below(self, metric: str, text: str) -> None:
         """Reject every neuron whose `metric` is below the value typed in `text`."""
         if self._busy():

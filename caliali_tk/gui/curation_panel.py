@@ -36,7 +36,8 @@ class CurationPanel(ttk.Frame):
         self._build_layer(window)
         self.counts = ttk.Label(self, text="", font=("TkDefaultFont", 10, "bold"))
         self.counts.pack(anchor="w", pady=(6, 2))
-        self.neuron_list = NeuronList(self, self.metrics, on_select=window.list_selected)
+        self.neuron_list = NeuronList(self, self.metrics, on_select=window.list_selected,
+                                      on_toggle=window.toggle)
         self.neuron_list.pack(fill="both", expand=True)
         self._build_buttons(window)
         self._build_reject_below(window)

@@ -3,14 +3,15 @@
 A ``ttk.Treeview`` with one row per neuron in the curation's list; a click
 on a column heading sorts by it (again: the other way round). Rows are
 identified by the neuron number, several can be selected (Shift / Ctrl) for
-a merge, and rejected rows are shown in orange.
+a merge, rejected rows are shown in orange, and a double-click on a row's
+✓ / ✗ accepts or rejects it.
 """
 
 from __future__ import annotations
 
 import tkinter as tk
 from tkinter import ttk
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -37,9 +38,10 @@ class NeuronList(ttk.Frame):
         Called with the selected neuron numbers (the focused one first).
     """
 
-    def __init__(self, parent, metrics: List[str], on_select: Callable):
+    def __init__(self, parent, metrics: List[str], on_select: Callable,
+                 on_toggle: Optional[Callable] = None):
         super().__init__(parent)
-        self.metrics, self.on_select = list(metrics), on_select
+        self.metrics, self.on_select, self.on_toggle = list(metrics), on_select, on_toggle
         cols = ["number", "state"] + self.metrics
         self.tree = ttk.Treeview(self, columns=cols, show="headings", selectmode="extended",
                                  height=16)
@@ -54,6 +56,7 @@ class NeuronList(ttk.Frame):
         self.tree.pack(side="left", fill="both", expand=True)
         bar.pack(side="left", fill="y")
         self.tree.bind("<<TreeviewSelect>>", self._selected)
+        self.tree.bind("<Double-Button-1>", self._double_click)
         self.sort_key, self.descending = "number", False
         self._values: Dict[int, dict] = {}
         self._shown: List[int] = []  # the selection last set or reported
@@ -133,3 +136,11 @@ class NeuronList(ttk.Frame):
         if sorted(sel) != sorted(self._shown) or (sel[:1] != self._shown[:1]):
             self._shown = sel
             self.on_select(sel)
+
+    def _double_click(self, event) -> Optional[str]:
+        row = self.tree.identify_row(event.y)
+        col = self.tree.identify_column(event.x)
+        if row and self.on_toggle is not None and col == "#2":  # the ok column
+            self.on_toggle(int(row))
+            return "break"
+        return None

@@ -104,6 +104,14 @@ def test_reject_by_key_merge_by_clicks_undo_and_reopen(view):
     assert not load_curation(path).accepted[2]                  # saved at once
     assert len(win.plot.overview.rejected_lines.get_segments()) >= 1
 
+    tree = win.neuron_list.tree                                 # double-click on ✓ / ✗
+    x, y = cell_centre(tree, "6", "state")
+    click(tree, x, y, double=True)
+    assert not win.cur.accepted[win.cur.position(6)] and tree.set("6", "state") == "✗"
+    assert win.selected_numbers() == [6]
+    press_key(tree, "a")                                        # taken back with the key a
+    assert win.cur.accepted[win.cur.position(6)] and tree.set("6", "state") == "✓"
+
     r1, c1 = _peak(win, 1)                                      # click, then ctrl-click
     r4, c4 = _peak(win, 4)
     _click_image(win, r1, c1)
