@@ -191,3 +191,14 @@ def test_made_components_follow_a_python_layout_file(tmp_path):
         assert np.allclose(f["curation/components/A"][0], res.A[1] * 0.5)
     again = load_curation(path)
     assert np.allclose(again.pool.A[again.state.ids[-1]], res.A[1] * 0.5)
+
+
+def test_a_result_without_neurons_exports_csv_and_refuses_nwb(tmp_path, capsys):
+    from caliali_tk.cli import main
+    path = write_results(tmp_path / "e_cnmfe.h5", make_result(K=0))
+    assert main(["export", str(path), "--csv", str(tmp_path / "e_C.csv")]) == 0
+    lines = (tmp_path / "e_C.csv").read_text().splitlines()
+    assert lines[0] == "time_s,session,session_time_s" and len(lines) == 51
+    assert main(["export", str(path), "--nwb", str(tmp_path / "e.nwb")]) == 1
+    assert "no neurons to export" in capsys.readouterr().err
+    assert not (tmp_path / "e.nwb").exists()

@@ -26,7 +26,7 @@ def event_counts(S: np.ndarray) -> np.ndarray:
     [2, 0]
     """
     on = np.asarray(S) > 0
-    if on.shape[-1] == 0:
+    if on.shape[0] == 0 or on.shape[-1] == 0:
         return np.zeros(on.shape[0], np.int64)
     starts = on[:, 1:] & ~on[:, :-1]
     return (on[:, 0].astype(np.int64) + starts.sum(axis=1)).astype(np.int64)
@@ -47,11 +47,12 @@ def basic_quality(A: np.ndarray, C_raw: np.ndarray, S: np.ndarray,
     dict of str -> float32 (K,)
     """
     K = len(A)
-    C_raw = np.asarray(C_raw, np.float64).reshape(K, -1)
-    peak = C_raw.max(axis=1) if C_raw.shape[1] else np.zeros(K)
+    C_raw = np.asarray(C_raw, np.float64)
+    peak = C_raw.max(axis=1) if K and C_raw.shape[1] else np.zeros(K)
     sn = np.asarray(sn, np.float64).reshape(K)
     with np.errstate(divide="ignore", invalid="ignore"):
         snr = np.where(sn > 0, peak / np.where(sn > 0, sn, 1.0), 0.0)
-    size = (np.asarray(A).reshape(K, -1) > 0).sum(axis=1)
+    A = np.asarray(A)
+    size = (A.reshape(K, int(np.prod(A.shape[1:]))) > 0).sum(axis=1)
     return {"snr": snr.astype(np.float32), "size": size.astype(np.float32),
-            "n_events": event_counts(np.asarray(S).reshape(K, -1)).astype(np.float32)}
+            "n_events": event_counts(np.asarray(S)).astype(np.float32)}

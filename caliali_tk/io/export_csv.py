@@ -100,7 +100,8 @@ def csv_paths(c_path) -> Dict[str, Path]:
 def write_trace_table(path, traces: np.ndarray, numbers: Sequence[int], name: str,
                       fps: float, frames_per_session=None) -> Path:
     """One trace file (see the module docstring): T rows of time columns and traces."""
-    traces = np.asarray(traces, np.float64).reshape(len(numbers), -1)
+    traces = np.asarray(traces, np.float64)
+    traces = traces.reshape(len(numbers), traces.shape[-1])
     t, session, ts = session_columns(traces.shape[1], fps, frames_per_session)
     table = np.column_stack([t, session, ts, traces.T])
     header = ",".join(["time_s", "session", "session_time_s"]

@@ -69,6 +69,8 @@ def write_nwb(path, curation, fps: float, accepted_only: bool = False,
     ------
     NwbUnavailable
         pynwb is not installed.
+    UserError
+        There is no neuron to export.
     """
     pynwb = _pynwb()
     from pynwb.base import Images
@@ -76,6 +78,9 @@ def write_nwb(path, curation, fps: float, accepted_only: bool = False,
     from pynwb.ophys import Fluorescence, ImageSegmentation, OpticalChannel
 
     numbers, comps = curation.components(accepted_only)
+    if not len(numbers):
+        raise UserError(f"{Path(path).name}: no neurons to export (an NWB plane "
+                        "segmentation needs at least one)")
     accepted = curation.accepted if not accepted_only else np.ones(len(numbers), bool)
     res = curation.result
     nwb = pynwb.NWBFile(
@@ -100,7 +105,7 @@ def write_nwb(path, curation, fps: float, accepted_only: bool = False,
     for k in range(len(numbers)):
         ps.add_roi(image_mask=np.asarray(comps.A[k], np.float32),
                    neuron_number=int(numbers[k]), accepted=int(accepted[k]))
-    _add_series(ophys, ps, comps, len(numbers), float(fps), Fluorescence)
+    _add_series(ophys, ps, comps, len(numbers), res.T, float(fps), Fluorescence)
     ophys.add(Images(name="SummaryImages", description="correlation and peak-to-noise images",
                      images=[GrayscaleImage(name="Cn", data=np.asarray(res.Cn, np.float32)),
                              GrayscaleImage(name="PNR", data=np.asarray(res.PNR, np.float32))]))
@@ -112,7 +117,7 @@ def write_nwb(path, curation, fps: float, accepted_only: bool = False,
     return Path(path)
 
 
-def _add_series(ophys, ps, comps, K, fps, Fluorescence) -> None:
+def _add_series(ophys, ps, comps, K, T, fps, Fluorescence) -> None:
     region = ps.create_roi_table_region(region=list(range(K)), description="every ROI")
     texts = {"C_raw": "raw traces (background and neighbours removed)",
              "C": "denoised traces (OASIS)", "S": "deconvolved activity (OASIS)"}
@@ -120,7 +125,7 @@ def _add_series(ophys, ps, comps, K, fps, Fluorescence) -> None:
         fl = Fluorescence(name=container)
         ophys.add(fl)  # attached first, so the series' ROI links resolve inside the file
         for name in names:
-            data = np.asarray(getattr(comps, name), np.float32).T.reshape(-1, K)
+            data = np.asarray(getattr(comps, name), np.float32).T.reshape(T, K)
             fl.create_roi_response_series(name=name, data=data, rois=region, unit="a.u.",
                                           rate=fps, description=texts[name])
 
