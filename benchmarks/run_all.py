@@ -12,6 +12,7 @@ import bench_oasis  # noqa: E402
 import bench_projections  # noqa: E402
 import bench_results_mat  # noqa: E402
 import bench_seeds  # noqa: E402
+import bench_sessions  # noqa: E402
 import bench_stages  # noqa: E402
 
 
@@ -22,6 +23,7 @@ def main(argv=None):
     bench_seeds.main()
     bench_oasis.main(["--traces", "60"] if quick else [])
     bench_extraction.main(quick)
+    bench_sessions.main(quick)
     bench_stages.main(quick)
     bench_results_mat.main(["--size", "128", "128", "1000", "--neurons", "80"] if quick else [])
     bench_gui.main()

@@ -82,6 +82,21 @@ def test_info_and_flags_with_sidecar(movie, tmp_path, capsys):
     assert copy.with_name("copy_projections.h5").exists()
 
 
+def test_info_shows_the_sessions(tmp_path, capsys):
+    """Issue 9: from CaliAli's F, or detected from the brightness steps."""
+    with_f = tmp_path / "f.h5"
+    write_simulated(with_f, 32, 32, 600, n_neurons=3, seed=2, frames_per_session=[250, 350])
+    assert cli.main(["info", str(with_f)]) == 0
+    assert "2 sessions (from the file's F): 250, 350 frames" in capsys.readouterr().out
+    steps = tmp_path / "steps.h5"
+    write_simulated(steps, 32, 32, 600, n_neurons=3, seed=2,
+                    sessions=dict(frames=[200, 400], gains=[1.0, 1.3], offsets=[0, 20]))
+    assert cli.main(["info", str(steps)]) == 0
+    out = capsys.readouterr()
+    assert "2 sessions (detected from brightness steps): 200, 400 frames" in out.out
+    assert "looking for sessions" in out.err
+
+
 def test_bad_file_one_line(bad_file):
     res = run_cli("info", bad_file)
     assert res.returncode == 1

@@ -57,7 +57,7 @@ def cmd_info(args) -> int:
                 ("dtype", str(vf.dtype)),
                 ("dataset", vf.dataset_name),
                 ("layout", layout_line(resolved)),
-                ("sessions", _sessions(vf.frames_per_session))]
+                ("sessions", _sessions(vf, resolved.params.frames_per_session))]
     rows += [("parameters", param_lines(resolved)),
              ("results", _results_info(args.video))]
     rows += [("warning", w) for w in resolved.warnings]
@@ -66,10 +66,18 @@ def cmd_info(args) -> int:
     return 0
 
 
-def _sessions(frames) -> str:
-    if not frames:
-        return "not recorded (one session)"
-    return f"{len(frames)}: " + ", ".join(str(n) for n in frames) + " frames"
+def _sessions(vf, frames_per_session) -> str:
+    """Frames per session and their source (may read the movie once to detect them)."""
+    from caliali_tk.pipeline.sessions import describe_sessions, known_sessions, resolve_sessions
+
+    try:
+        info = known_sessions(vf, frames_per_session)
+        if info is None:
+            say(f"{vf.path.name}: looking for sessions (one pass over the movie, then cached)")
+            info = resolve_sessions(vf, frames_per_session)
+        return describe_sessions(info)
+    except UserError as exc:
+        return first_line(exc)
 
 
 def _results_info(video) -> str:

@@ -320,12 +320,19 @@ def robust_noise(Y: np.ndarray) -> np.ndarray:
     """Noise sd per pixel from the samples below the temporal median.
 
     Positive transients do not inflate it, which a plain sd would.
-    ``Y`` is ``(T, ...)``; returns the trailing shape.
+    ``Y`` is ``(T, ...)``; returns the trailing shape. Pixels are taken a
+    block at a time, so the temporaries stay small (a fraction of ``Y``).
     """
-    x = Y - temporal_median(Y, 400)
-    neg = np.minimum(x, 0.0)
-    count = np.maximum((x < 0).sum(axis=0), 1)
-    return np.sqrt((neg ** 2).sum(axis=0) / count).astype(np.float32) + 1e-6
+    med = temporal_median(Y, 400)
+    flat = Y.reshape(Y.shape[0], -1)
+    out = np.empty(flat.shape[1], np.float32)
+    step = max(1, (1 << 22) // max(1, Y.shape[0]))  # ~4 M samples per block
+    for a in range(0, flat.shape[1], step):
+        x = flat[:, a:a + step] - med.reshape(-1)[a:a + step]
+        neg = np.minimum(x, 0.0)
+        count = np.maximum((x < 0).sum(axis=0), 1)
+        out[a:a + step] = np.sqrt((neg ** 2).sum(axis=0) / count)
+    return out.reshape(Y.shape[1:]) + np.float32(1e-6)
 
 
 @njit(nogil=True, cache=True)

@@ -21,7 +21,8 @@ import numpy as np
 from .filters import make_spatial_filter
 from .noise import SEG_LEN, WelchBand, segment_length, temporal_median
 
-__all__ = ["noise_frame_plan", "baseline_frames", "NoisePass", "NoiseResult", "N_BASELINE"]
+__all__ = ["noise_frame_plan", "baseline_frames", "NoisePass", "NoiseResult", "N_BASELINE",
+           "SessionNoisePass", "session_frame_plan"]
 
 #: Frames whose temporal median is the baseline.
 N_BASELINE = 64
@@ -83,7 +84,8 @@ class NoiseResult:
     Attributes
     ----------
     sn : ndarray float32 (H, W)
-        Noise σ per pixel of the (filtered) movie.
+        Noise σ per pixel of the (filtered) movie (the median over sessions
+        for a :class:`SessionNoisePass`).
     baseline : ndarray float32 (H, W)
         Temporal median of the frames :func:`baseline_frames` picks.
     gSig : float
@@ -94,6 +96,10 @@ class NoiseResult:
         Welch segments averaged.
     plan : list of (int, int)
         Frame blocks used.
+    session_sn, session_baseline : ndarray float32 (n_sessions, H, W) or None
+        σ and baseline of every session (:class:`SessionNoisePass` only).
+    starts : ndarray int (n_sessions + 1,) or None
+        First frame of every session, then the movie's length.
     """
 
     sn: np.ndarray
@@ -102,6 +108,14 @@ class NoiseResult:
     spatial_filter: bool
     n_segments: int
     plan: list
+    session_sn: np.ndarray | None = None
+    session_baseline: np.ndarray | None = None
+    starts: np.ndarray | None = None
+
+    @property
+    def n_sessions(self) -> int:
+        """Sessions with their own σ and baseline (1 unless made by SessionNoisePass)."""
+        return 1 if self.starts is None else len(self.starts) - 1
 
 
 class NoisePass:
@@ -190,3 +204,89 @@ class NoisePass:
         return NoiseResult(sn=sn, baseline=base, gSig=self.gSig,
                            spatial_filter=self.spatial_filter, n_segments=self._n_seg,
                            plan=list(self.plan))
+
+
+def session_frame_plan(counts, seg_len: int = SEG_LEN, n_blocks: int = 4,
+                       block_frames: int = 256) -> list[list[tuple[int, int]]]:
+    """:func:`noise_frame_plan` inside every session, in absolute frame numbers.
+
+    Each session gets ``max(2, ceil(n_blocks / n_sessions))`` blocks, so every
+    session is sampled (at its start and its end at least), and one session
+    gets exactly :func:`noise_frame_plan`'s blocks.
+    """
+    counts = [int(c) for c in counts]
+    per = max(2, -(-int(n_blocks) // len(counts))) if len(counts) > 1 else int(n_blocks)
+    plans, first = [], 0
+    for n in counts:
+        plans.append([(first + a, first + b) for a, b in
+                      noise_frame_plan(n, seg_len, per, block_frames)])
+        first += n
+    return plans
+
+
+class SessionNoisePass:
+    """:class:`NoisePass` per session: σ and baseline of every session.
+
+    Sessions recorded on different days differ in brightness; one baseline
+    and one σ for the whole movie would make a brighter day look like a
+    transient in PNR and Cn. Same interface as :class:`NoisePass`.
+
+    Parameters
+    ----------
+    shape : (int, int)
+    counts : sequence of int
+        Frames per session (sum = movie length).
+    gSig, spatial_filter, seg_len
+        As :class:`NoisePass`.
+    """
+
+    def __init__(self, shape, counts, gSig: float, spatial_filter: bool = True,
+                 seg_len: int = SEG_LEN):
+        counts = [int(c) for c in counts]
+        self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        plans = session_frame_plan(counts, seg_len)
+        self._passes = [NoisePass(shape, n, gSig, spatial_filter, seg_len, plan=p)
+                        for n, p in zip(counts, plans)]
+        self.plan = [b for p in plans for b in p]
+
+    def add(self, frames: np.ndarray, start: int) -> None:
+        """Use raw frames ``start .. start + len(frames)`` (those in the plans)."""
+        frames = np.asarray(frames)
+        if frames.ndim == 2:
+            frames = frames[None]
+        stop = start + frames.shape[0]
+        for s, npass in enumerate(self._passes):
+            a, b = max(start, self.starts[s]), min(stop, self.starts[s + 1])
+            if a < b:
+                npass.add(frames[a - start:b - start], int(a))
+
+    def finish(self) -> NoiseResult:
+        """Per-session σ and baseline; ``sn`` the median σ over sessions."""
+        parts = [p.finish() for p in self._passes]
+        sn = _pooled_noise(np.stack([r.sn for r in parts]))
+        base = np.stack([r.baseline for r in parts])
+        first = parts[0]
+        return NoiseResult(sn=np.median(sn, axis=0).astype(np.float32), baseline=base[0],
+                           gSig=first.gSig, spatial_filter=first.spatial_filter,
+                           n_segments=sum(r.n_segments for r in parts),
+                           plan=list(self.plan), session_sn=sn, session_baseline=base,
+                           starts=self.starts)
+
+
+def _pooled_noise(sn: np.ndarray) -> np.ndarray:
+    """Per-session σ maps as one shared map times a factor per session.
+
+    A day's gain scales its noise everywhere alike, so the map's shape is
+    estimated from all sessions (a short session alone gives a noisy σ,
+    and a noisy 3σ threshold makes a noisy Cn) and only its level per
+    session: ``σ_s = c_s · median_s(σ_s / c_s)``, ``c_s`` the median ratio
+    of session ``s``'s map to the sessions' median map.
+    """
+    ref = np.median(sn, axis=0)
+    ok = ref > 0
+    if not ok.any():
+        return sn
+    c = np.array([np.median(s[ok] / ref[ok]) for s in sn])
+    c = np.where(c > 0, c, 1.0)
+    shared = np.median(sn / c[:, None, None], axis=0)
+    return (c[:, None, None] * shared[None]).astype(np.float32)

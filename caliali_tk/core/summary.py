@@ -13,6 +13,12 @@ noise level (both from :mod:`caliali_tk.core.noise`):
 
 Two streaming passes over the movie: :class:`~caliali_tk.core.noise_pass.NoisePass`
 on a few blocks of frames, then :class:`SummaryPass` on every frame once.
+A movie of several sessions (days that differ in brightness) has a baseline
+and a σ per session (:class:`~caliali_tk.core.noise_pass.SessionNoisePass`,
+every session sampled); each frame is then taken in its own session's noise
+units, ``x = (f - baseline_s) / σ_s``, before the running sums, so a
+brighter day is not a transient. With one session this is the same Cn (a
+correlation does not change when a pixel is scaled) and the same PNR.
 The second pass keeps only running sums in float64 — Σz, Σz² and Σz·z' for
 the 4 neighbour directions right, down, down-right, down-left — and the
 running max of x, so memory is O(H·W) beyond the caller's chunk and the
@@ -33,7 +39,7 @@ from numba import njit
 
 from .filters import make_spatial_filter
 from .noise import SEG_LEN
-from .noise_pass import NoisePass, NoiseResult
+from .noise_pass import NoisePass, NoiseResult, SessionNoisePass
 
 __all__ = ["SummaryImages", "SummaryPass", "summary_images", "THRESHOLD_SIGMA"]
 
@@ -177,20 +183,43 @@ class SummaryPass:
         self._max = np.full(shape, -np.inf)
         self._buf = None
         self.n_frames = 0
+        self._sessions = noise.n_sessions > 1
+        if self._sessions:  # frames in noise units of their session: no steps
+            self._base = np.zeros(shape)
+            self._thr = np.full(shape, THRESHOLD_SIGMA)
+            sn = noise.session_sn.astype(np.float64)
+            self._inv_sn = np.where(sn > 0, 1.0 / np.where(sn > 0, sn, 1.0), 0.0).astype(np.float32)
 
-    def add(self, frames: np.ndarray) -> None:
-        """Add raw frames (n, H, W) or (H, W), any order, each frame once."""
+    def add(self, frames: np.ndarray, start: int | None = None) -> None:
+        """Add raw frames (n, H, W) or (H, W), any order, each frame once.
+
+        ``start`` (the first frame's index) is needed when the noise pass
+        had several sessions.
+        """
         frames = np.asarray(frames)
         if frames.ndim == 2:
             frames = frames[None]
         n = frames.shape[0]
+        if self._sessions and start is None:
+            raise ValueError("SummaryPass.add: start is needed for a movie of several sessions")
         if self._buf is None:
             self._buf = np.empty((_SUB_BATCH,) + frames.shape[1:], dtype=np.float32)
         for s in range(0, n, _SUB_BATCH):  # filter a few frames at a time: bounded memory
             m = min(_SUB_BATCH, n - s)
             filtered = self._filter(frames[s : s + m], out=self._buf[:m])
+            if self._sessions:
+                self._to_noise_units(filtered, start + s)
             _accumulate(filtered, self._base, self._thr, *self._sums, self._max)
         self.n_frames += n
+
+    def _to_noise_units(self, filtered, first) -> None:
+        """``(x - baseline_s) / σ_s`` in place, ``s`` each frame's session."""
+        starts = self.noise.starts
+        sess = np.searchsorted(starts[1:], first + np.arange(len(filtered)), side="right")
+        base = self.noise.session_baseline
+        for i, s in enumerate(sess):
+            filtered[i] -= base[s]
+            filtered[i] *= self._inv_sn[s]
 
     def finish(self) -> SummaryImages:
         """Cn and PNR from everything added."""
@@ -199,7 +228,7 @@ class SummaryPass:
         sx, sxx, sr, sd, sdr, sdl = self._sums
         pairs = {(0, 1): sr, (1, 0): sd, (1, 1): sdr, (1, -1): sdl}
         Cn = _correlation_image(self.n_frames, sx, sxx, pairs)
-        sn = self.noise.sn.astype(np.float64)
+        sn = np.ones_like(self._max) if self._sessions else self.noise.sn.astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             PNR = np.where(sn > 0, self._max / np.where(sn > 0, sn, 1.0), 0.0)
         return SummaryImages(Cn=Cn, PNR=PNR.astype(np.float32), sn=self.noise.sn,
@@ -209,7 +238,7 @@ class SummaryPass:
 
 def summary_images(movie: np.ndarray, gSig: float, spatial_filter: bool = True,
                    chunk_frames: int = 200, seg_len: int = SEG_LEN,
-                   plan=None) -> SummaryImages:
+                   plan=None, sessions=None) -> SummaryImages:
     """Cn and PNR of an in-memory movie, through the streaming passes.
 
     Parameters
@@ -226,6 +255,9 @@ def summary_images(movie: np.ndarray, gSig: float, spatial_filter: bool = True,
         Welch segment length of the noise estimate.
     plan : list of (int, int), optional
         Frames for the noise estimate (default :func:`~caliali_tk.core.noise_pass.noise_frame_plan`).
+    sessions : sequence of int, optional
+        Frames per session; with several, each session has its own baseline
+        and σ (:class:`~caliali_tk.core.noise_pass.SessionNoisePass`).
 
     Returns
     -------
@@ -241,11 +273,14 @@ def summary_images(movie: np.ndarray, gSig: float, spatial_filter: bool = True,
     movie = np.asarray(movie)
     T = movie.shape[0]
     chunk_frames = max(1, int(chunk_frames))
-    npass = NoisePass(movie.shape[1:], T, gSig, spatial_filter, seg_len=seg_len, plan=plan)
+    if sessions is not None and len(sessions) > 1:
+        npass = SessionNoisePass(movie.shape[1:], sessions, gSig, spatial_filter, seg_len)
+    else:
+        npass = NoisePass(movie.shape[1:], T, gSig, spatial_filter, seg_len=seg_len, plan=plan)
     for b0, b1 in npass.plan:
         for s in range(b0, b1, chunk_frames):
             npass.add(movie[s : min(s + chunk_frames, b1)], s)
     spass = SummaryPass(npass.finish())
     for s in range(0, T, chunk_frames):
-        spass.add(movie[s : s + chunk_frames])
+        spass.add(movie[s : s + chunk_frames], s)
     return spass.finish()

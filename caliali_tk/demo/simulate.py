@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage, sparse
 
+from caliali_tk.demo.session_steps import SessionSteps, add_sessions, session_gain_offset
 from caliali_tk.io.params import DEFAULT_FPS
 
 OFFSET = 200.0  # camera offset in counts, as real sensors have
@@ -77,6 +78,7 @@ class Scene:
     blob_traces: np.ndarray  # (n_blobs, T)
     noise_map: np.ndarray  # (H, W) noise std per pixel
     seed: int
+    steps: "SessionSteps | None" = None  # issue 9: session gains, offsets, bleaching
 
 
 def simulate(height: int = 256, width: int = 256, n_frames: int = 2000,
@@ -101,7 +103,7 @@ def simulate(height: int = 256, width: int = 256, n_frames: int = 2000,
         Random seed; the same arguments always give the same movie.
     **options
         See `build_scene` (``background_ratio``, ``firing_rate``,
-        ``n_blobs``, ``noise``, ``min_distance``).
+        ``n_blobs``, ``noise``, ``min_distance``, ``sessions``).
 
     Returns
     -------
@@ -129,8 +131,12 @@ def simulate(height: int = 256, width: int = 256, n_frames: int = 2000,
 def build_scene(height, width, n_frames, n_neurons, gSig, fps, snr, seed,
                 background_ratio: float = 5.0, firing_rate: float = 0.3,
                 n_blobs: int | None = None, noise: float = 10.0,
-                min_distance: float | None = None) -> Scene:
-    """Draw every random factor of the movie except the noise."""
+                min_distance: float | None = None, sessions=None) -> Scene:
+    """Draw every random factor of the movie except the noise.
+
+    ``sessions`` (issue 9) makes the movie a concatenation of days, see
+    :class:`SessionSteps` (a dict of its fields is accepted too).
+    """
     rng = np.random.default_rng(seed)
     centers = _place_centers(rng, height, width, n_neurons, gSig, min_distance)
     A = np.stack([_footprint(rng, height, width, c, gSig) for c in centers]) \
@@ -157,10 +163,13 @@ def build_scene(height, width, n_frames, n_neurons, gSig, fps, snr, seed,
                                       background_ratio=background_ratio,
                                       firing_rate=firing_rate, n_blobs=n_blobs))
     A_sparse = sparse.csr_matrix(truth.A.reshape(n_neurons, height * width).T)
-    return Scene(truth, A_sparse, field_, margin,
+    scene = Scene(truth, A_sparse, field_, margin,
                   _slow_walk(rng, n_frames, fps, 2, scale=1.5, period=60.0),
                   1.0 + 0.08 * _slow_walk(rng, n_frames, fps, 1, 1.0, 30.0)[:, 0],
                   blobs, blob_traces, noise_map.astype(np.float32), seed)
+    if sessions is not None:
+        add_sessions(scene, SessionSteps.of(sessions, n_frames))
+    return scene
 
 
 def _place_centers(rng, H, W, K, gSig, min_distance):
@@ -281,6 +290,8 @@ def render(scene: Scene, start: int, stop: int) -> np.ndarray:
         Y[i] += _shifted_field(scene, start + i, H, W) * np.float32(scene.gain[start + i])
     rng = np.random.default_rng([scene.seed, start // NOISE_BLOCK, 7])
     Y += rng.standard_normal(Y.shape, dtype=np.float32) * scene.noise_map
+    if scene.steps is not None:
+        session_gain_offset(scene.steps, Y, start, stop)
     Y += OFFSET
     return Y
 
@@ -296,3 +307,4 @@ def _shifted_field(scene, t, H, W):
     top = (1 - fc) * a[:H, :W] + fc * a[:H, 1:W + 1]
     bottom = (1 - fc) * a[1:H + 1, :W] + fc * a[1:H + 1, 1:W + 1]
     return (1 - fr) * top + fr * bottom
+

@@ -103,7 +103,8 @@ class FileRowsMixin:
         if len(sel) == 1:
             row = self.rows[sel[0]]
             T, H, W = row.shape
-            self.status.show(f"{row.path}  —  {T} frames, {H} x {W} pixels")
+            note = f", {row.sessions}" if row.sessions else ""
+            self.status.show(f"{row.path}  —  {T} frames, {H} x {W} pixels{note}")
 
     # -- editing ----------------------------------------------------------------------
     def cell_edited(self, iid: str, key: str, text: str) -> Optional[str]:

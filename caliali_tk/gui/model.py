@@ -18,6 +18,8 @@ from caliali_tk.errors import ParamsError
 from caliali_tk.io.params import FileParams
 from caliali_tk.io.precedence import resolve_params
 from caliali_tk.io.results import results_path
+from caliali_tk.io.video import VideoFile
+from caliali_tk.pipeline.sessions import describe_sessions, known_sessions
 
 __all__ = ["Column", "COLUMNS", "EDITABLE", "FileRow", "open_row", "parse_cell",
            "fmt_number", "VIDEO_SUFFIXES"]
@@ -158,6 +160,7 @@ class FileRow:
     finder: object = None
     mask_cache: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)  # issue 12
+    sessions: str = ""  # issue 9: one line on the frames per session
 
     @property
     def name(self) -> str:
@@ -219,6 +222,9 @@ def open_row(path) -> "tuple[FileRow, Optional[str]]":
     warning = "\n".join(resolved.warnings) or None
     row = FileRow(path=path, params=resolved.params, shape=resolved.shape,
                   sources=resolved.sources)
+    with VideoFile(path, resolved.params.layout) as vf:  # issue 9
+        known = known_sessions(vf, resolved.params.frames_per_session)
+    row.sessions = describe_sessions(known) if known else "sessions not known yet"
     if results_path(path).exists():
         row.status = "results on disk"
     return row, warning

@@ -163,9 +163,12 @@ class ThresholdWindow(tk.Toplevel):
         self._cancel_compute()
         path, spatial = row.path, self.params.spatial_filter
 
+        sessions = self.params.frames_per_session  # issue 9: the sidecar's, if set
+        extra = {"sessions": sessions} if sessions else {}
+
         def job(post, cancel):
             summary = self.compute(path, gSig, spatial, progress=ThrottledProgress(post),
-                                   cancel=cancel, layout=self.params.layout)
+                                   cancel=cancel, layout=self.params.layout, **extra)
             return summary, SeedFinder(summary.Cn, summary.PNR, summary.gSig)
         self.ok_button.configure(state="disabled")
         self.progress.busy(True)

@@ -65,6 +65,13 @@ class FileParams:
     layout : {"auto", "matlab", "python"}
         How the video file stores frames (see :mod:`.orientation`); "auto"
         reads it from the file.
+    frames_per_session : list of int or None
+        Frames in each concatenated session, in order (they must add up to
+        the movie's length); None: CaliAli's ``F`` in the file, else
+        detected from brightness steps.
+    detrend_s : float
+        Window (seconds) of the slow drift removed from each session of
+        ``C_raw`` before the deconvolution; 0 turns it off.
     """
 
     min_pnr: float = 5.0
@@ -82,8 +89,12 @@ class FileParams:
     min_trace_pnr: float = 5.0
     ring_factor: float = 1.5
     bg_downsample: int = 2
-    max_memory_gb: float = 2.0
+    max_memory_gb: float = 1.0  # issue 9: 1 GiB (was 2), measured in bench_sessions
     layout: str = "auto"  # issue 12: the file's layout, or "auto" (read from the file)
+    # issue 9: frames per session (None: CaliAli's F in the file, else detected)
+    frames_per_session: Optional[List[int]] = None
+    # issue 9/11: window (s) of the per-session drift removal of C_raw, 0 = off
+    detrend_s: float = 20.0
 
     @property
     def gsiz(self) -> int:
@@ -155,6 +166,14 @@ def _to_opt_int(name: str, value: Any) -> Optional[int]:
     return None if value is None else _to_int(name, value)
 
 
+def _to_opt_int_list(name: str, value: Any) -> Optional[List[int]]:
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
+        raise ParamsError(f"{name} must be a list of whole numbers or null, got {value!r}")
+    return [_to_int(name, v) for v in value] or None
+
+
 def _to_bool(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ParamsError(f"{name} must be true or false, got {value!r}")
@@ -205,6 +224,7 @@ _CONVERT: Dict[str, Callable[[str, Any], Any]] = {
     "s_min": _to_float, "min_pixels": _to_int, "min_trace_pnr": _to_float,
     "ring_factor": _to_float, "bg_downsample": _to_int, "max_memory_gb": _to_float,
     "layout": _to_layout,  # issue 12
+    "frames_per_session": _to_opt_int_list, "detrend_s": _to_float,  # issue 9
 }
 assert set(_CONVERT) == {f.name for f in dataclasses.fields(FileParams)}
 
@@ -229,6 +249,9 @@ _RANGES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
     "bg_downsample": (lambda v: v >= 1, "must be >= 1"),
     "max_memory_gb": (lambda v: _finite(v) and v > 0, "must be > 0"),
     "layout": (lambda v: v in LAYOUTS, "must be " + ", ".join(LAYOUTS)),  # issue 12
+    "frames_per_session": (lambda v: v is None or all(int(c) >= 1 for c in v),  # issue 9
+                           "must be null or a list of frame counts >= 1"),
+    "detrend_s": (lambda v: _finite(v) and v >= 0, "must be >= 0 (0 = off)"),
 }
 
 

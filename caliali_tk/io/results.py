@@ -16,6 +16,10 @@ dataset       as h5py sees it                meaning
 ``sn``        (K,) float32                   trace noise level
 ============  =============================  ==================================
 
+Optional (issue 9): ``session_baseline`` (K, n_sessions) float32, the baseline
+removed from each session of each trace before its deconvolution; root
+attributes ``session_source``, ``session_gain``, ``session_offset``.
+
 Images are stored like the input movie (via
 :func:`~caliali_tk.io.orientation.from_display` with the input's layout,
 root attribute ``file_layout``; files without it are MATLAB layout): for a
@@ -56,8 +60,9 @@ RESULTS_SUFFIX = "_cnmfe.h5"
 IMAGE_NAMES = ("b0", "Cn", "PNR")
 TRACE_NAMES = ("C", "C_raw", "S")
 RESIDUAL_NAMES = ("Cn_residual", "PNR_residual")  # issue 13, optional
+SESSION_BASELINE = "session_baseline"  # issue 9, optional
 _FORMAT_ATTRS = ("format", "format_version", "params")
-_METADATA_NAMES = ("fps",)  # also a parameter, but kept in Result.attrs too
+_METADATA_NAMES = ("fps", "frames_per_session")  # also parameters, kept in Result.attrs too
 LAYOUT_ATTR = "file_layout"  # issue 12: the input's layout, "matlab" when absent
 
 
@@ -102,6 +107,7 @@ class Result:
     # issue 13: residual summary images (H, W), None in older files
     Cn_residual: Optional[np.ndarray] = None
     PNR_residual: Optional[np.ndarray] = None
+    session_baseline: Optional[np.ndarray] = None  # issue 9: (K, n_sessions)
 
     @property
     def K(self) -> int:
@@ -157,6 +163,9 @@ def _checked_arrays(result: Result) -> Dict[str, np.ndarray]:
     arrays.update({n: _float32(n, getattr(result, n), (H, W)) for n in IMAGE_NAMES})
     arrays.update({n: _float32(n, getattr(result, n), (H, W)) for n in RESIDUAL_NAMES
                    if getattr(result, n, None) is not None})
+    if result.session_baseline is not None:
+        base = np.asarray(result.session_baseline, np.float32)
+        arrays[SESSION_BASELINE] = _float32(SESSION_BASELINE, base, (K, base.shape[-1]))
     return arrays
 
 
@@ -235,12 +244,16 @@ def file_layout(attrs: Dict[str, Any]) -> str:
 
 
 def _write_footprints(f: h5py.File, A: np.ndarray, layout: str = "matlab") -> None:
-    stored = np.ascontiguousarray(from_display(A, layout))
-    if stored.size == 0:
-        f.create_dataset("A", data=stored)  # no chunks for an empty array
-    else:
-        f.create_dataset("A", data=stored, chunks=(1,) + stored.shape[1:],
-                         compression="gzip", compression_opts=4, shuffle=True)
+    """``A`` in the input's layout, one footprint at a time (no copy of them all)."""
+    K = A.shape[0]
+    shape = from_display(A[:1], layout).shape[1:]
+    if A.size == 0:
+        f.create_dataset("A", data=np.zeros((K,) + shape, np.float32))  # no chunks when empty
+        return
+    dset = f.create_dataset("A", shape=(K,) + shape, dtype=np.float32, chunks=(1,) + shape,
+                            compression="gzip", compression_opts=4, shuffle=True)
+    for k in range(K):
+        dset[k] = from_display(A[k:k + 1], layout)[0]
 
 
 def load_results(path: "str | os.PathLike[str]") -> Result:
@@ -294,6 +307,8 @@ def _read(f: h5py.File) -> Result:
         if isinstance(f.get(n), h5py.Dataset):
             arrays[n] = np.ascontiguousarray(to_display(np.asarray(f[n][()], np.float32),
                                                         layout))
+    if isinstance(f.get(SESSION_BASELINE), h5py.Dataset):
+        arrays[SESSION_BASELINE] = np.asarray(f[SESSION_BASELINE][()], dtype=np.float32)
     result = Result(**arrays, params=json.loads(_py(f.attrs.get("params", "{}"))))
     result.attrs = _metadata(f.attrs, result.params)
     _checked_arrays(result)  # raises ValueError on inconsistent shapes

@@ -15,6 +15,7 @@ The movie is never held whole. The passes over the file are:
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -33,16 +34,15 @@ from caliali_tk.io.precedence import resolve_params
 from caliali_tk.io.results import Result, results_path, source_info, write_results
 from caliali_tk.io.video import VideoFile
 from caliali_tk.core.cnmfe.background import block_mean_operator, fit_background
+from caliali_tk.core.trace_baseline import TraceBaseline
+from caliali_tk.pipeline import trace_ops as kt
 from caliali_tk.pipeline.common import Stage, check
+from caliali_tk.pipeline.memory import plan_memory, trace_allocator
 from caliali_tk.pipeline.residual import ResidualFrames, residual_images
+from caliali_tk.pipeline.sessions import resolve_sessions, session_video
 from caliali_tk.pipeline.summary import compute_summary, seeds_for
 
 CONVERGED = 0.99  # stop when 95% of the traces have this cosine with the last round's
-MAX_CHUNK_FRAMES = 500  # frames read at a time, at most
-CHUNK_SHARE = 1 / 16  # share of the memory budget one chunk of frames may take
-BINNED_SHARE = 1 / 2  # share of the budget for the binned copy and its twins
-BINNED_BYTES = 12  # per pixel and binned frame: copy, filtered twin, temporary (float32)
-MIN_BINNED_FRAMES = 50  # the binned copy keeps at least this many frames
 MIN_DILATE = 2.0  # pixels a footprint's search area grows by, at least (else gSig)
 
 
@@ -78,19 +78,24 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     params.validate()
     stage = Stage(progress, 0.0, 1.0)
     stage(0.0, "summary images")
+    with VideoFile(video_path, params.layout) as vf:
+        sessions = resolve_sessions(vf, params.frames_per_session, stage.sub(0.0, 0.03),
+                                    cancel, use_cache)
     summary = compute_summary(video_path, params.gSig, params.spatial_filter,
-                              progress=stage.sub(0.0, 0.15), cancel=cancel,
-                              use_cache=use_cache, layout=params.layout)
+                              progress=stage.sub(0.03, 0.15), cancel=cancel,
+                              use_cache=use_cache, layout=params.layout,
+                              sessions=sessions.counts)
     seeds = seeds_for(summary, params.min_corr, params.min_pnr, params.mask)
     with VideoFile(video_path, params.layout) as vf:
-        run = _Run(vf, params, cancel)
+        svf = session_video(vf, sessions, cancel)
+        folder = Path(out_path).parent if out_path else Path(video_path).parent
+        run = _Run(svf, params, cancel, folder)
         A, traces, b0 = run.fit(np.stack([seeds.rows, seeds.cols], 1),
                                 stage.sub(0.15, 0.96))
-        fps_session = vf.frames_per_session
-        residual = residual_images(vf, ResidualFrames(A, traces.C, run.bg, run.D, run.shape),
+        residual = residual_images(svf, ResidualFrames(A, traces.C, run.bg, run.D, run.shape),
                                    summary, run.chunk, stage.sub(0.96, 0.99), cancel)
-    result = _result(A, traces, b0, summary, params, video_path, fps_session,
-                     time.time() - t0, seeds.count)
+    result = _result(A, traces, b0, summary, params, video_path, sessions,
+                     time.time() - t0, seeds.count, svf, run.dense_alloc)
     result.attrs["file_layout"] = vf.layout  # issue 12: results keep the input's layout
     result.Cn_residual, result.PNR_residual = residual
     check(cancel)
@@ -104,15 +109,16 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
 class _Run:
     """State of one extraction: the file, settings, footprints, background."""
 
-    def __init__(self, vf: VideoFile, params: FileParams, cancel):
-        self.vf, self.params, self.cancel = vf, params, cancel
+    def __init__(self, vf, params: FileParams, cancel, folder=None):
+        self.vf, self.params, self.cancel, self.folder = vf, params, cancel, folder
         self.shape = (vf.height, vf.width)
         self.T = vf.n_frames
-        budget = params.max_memory_gb * 2 ** 30
-        self.chunk = int(max(1, min(MAX_CHUNK_FRAMES, vf.chunk_frames_for(budget * CHUNK_SHARE))))
-        d = self.shape[0] * self.shape[1]
-        tb_frames = max(MIN_BINNED_FRAMES, int(budget * BINNED_SHARE / (BINNED_BYTES * d)))
-        self.tb = max(1, -(-self.T // tb_frames))
+        plan = plan_memory(self.shape, self.T, params.max_memory_gb)
+        self.chunk, self.tb = plan.chunk, plan.tb
+        self.alloc = trace_allocator(False)
+        self.dense_alloc = None
+        self.baseline = TraceBaseline.of(vf.frames_per_session or [self.T], params.fps,
+                                         params.detrend_s)
         self.ds = int(params.bg_downsample)
         self.D, self.up = block_mean_operator(self.shape, self.ds)
         self.shape_ds = ds_shape(self.shape, self.ds)
@@ -124,11 +130,14 @@ class _Run:
         p = self.params
         Ybin, noise = self._binned(stage.sub(0.0, 0.1))
         b0_full = Ybin.mean(axis=0).ravel()
-        Yds_bin = np.asarray(self.D @ Ybin.reshape(len(Ybin), -1).T, np.float32)
+        Yds_bin = self._downsample(Ybin)
         stage(0.1, f"initialising from {len(seeds)} seeds")
         A, C_bin = self._initialise(Ybin, seeds)
         del Ybin
         check(self.cancel)
+        on_disk = plan_memory(self.shape, self.T, p.max_memory_gb, A.shape[1]).traces_on_disk
+        self.alloc = trace_allocator(on_disk, self.folder)
+        self.dense_alloc = self.alloc if on_disk else None
         C = self._unbin(C_bin)
         bg = self._background(Yds_bin, A, C_bin, b0_full)
         n_rounds = max(1, int(p.max_iter))
@@ -138,12 +147,14 @@ class _Run:
             traces = self._temporal(A, C, bg, s.sub(0, 0.45), f"round {it + 1}")
             A, traces = self._drop_bad(A, traces)
             if A.shape[1] == 0:
+                C = traces.C
                 break
             A = self._spatial(A, traces.C, bg, noise, s.sub(0.45, 0.9), f"round {it + 1}")
-            A, C, _ = update.merge_components(A, traces.C, p.merge_thr, self.shape)
-            A, C = update.normalize(A, C)
+            A, C, _ = update.merge_components(A, traces.C, p.merge_thr, self.shape,
+                                              alloc=self.alloc)
+            A, C = kt.normalize_inplace(A, C)
             keep = np.diff(A.indptr) >= p.min_pixels
-            A, C = A[:, keep], C[keep]
+            A, C = A[:, keep], kt.take_rows(C, keep, self.alloc)
             bg = self._background(Yds_bin, A, self._bin(C), b0_full)
             if _converged(C_prev, C, traces):
                 break
@@ -195,8 +206,10 @@ class _Run:
         p = self.params
         A_ds = sparse.csc_matrix(self.D @ A)
         A_up = sparse.csc_matrix(sparse.diags(np.bincount(bg.up).astype(np.float32)) @ A_ds)
-        AtY = np.zeros((A.shape[1], self.T), np.float32)
-        AtF = np.zeros_like(AtY)
+        K = A.shape[1]
+        AtY = self.alloc((K, self.T))
+        AtF = np.zeros((K, self.chunk), np.float32)
+        Atb0 = (A.T @ bg.b0).astype(np.float32)[:, None]
         ind = _csc_arrays(A)
         ind_up = _csc_arrays(A_up)
         for start, frames in self.vf.iter_chunks(self.chunk):
@@ -205,11 +218,12 @@ class _Run:
             Y = frames.reshape(n, -1)
             F = bg.fluctuation(Y, A_ds, C[:, start:start + n])
             accumulate_AtY(*ind, Y, AtY, start)
-            accumulate_AtY(*ind_up, F, AtF, start)
+            accumulate_AtY(*ind_up, F, AtF, 0)
+            AtY[:, start:start + n] -= AtF[:, :n] + Atb0
             stage((start + n) / self.T, f"{label}: traces")
-        AtY -= AtF + (A.T @ bg.b0)[:, None]
         AtA = (A.T @ A).toarray()
-        return update.temporal_update(AtY, AtA, C, p.ar_order, p.s_min)
+        return update.temporal_update(AtY, AtA, C, p.ar_order, p.s_min,
+                                      baseline=self.baseline, alloc=self.alloc)
 
     def _spatial(self, A, C, bg, noise, stage: Stage, label):
         """One pass for ``(Y - B) C^T`` on the search areas, then HALS.
@@ -227,36 +241,46 @@ class _Run:
         up_rows = bg.up[rows]
         P = np.zeros(pattern.nnz, np.float64)
         PF = np.zeros(pattern.nnz, np.float64)
-        C64 = np.asarray(C, np.float64)
         for start, frames in self.vf.iter_chunks(self.chunk):
             check(self.cancel)
             n = len(frames)
             Y = frames.reshape(n, -1)
-            F = bg.fluctuation(Y, A_ds, C[:, start:start + n])
-            accumulate_YCt(indptr, rows, Y, C64, start, P)
-            accumulate_YCt(indptr, up_rows, F, C64, start, PF)
+            Cn = np.ascontiguousarray(C[:, start:start + n])
+            F = bg.fluctuation(Y, A_ds, Cn)
+            accumulate_YCt(indptr, rows, Y, Cn, 0, P)
+            accumulate_YCt(indptr, up_rows, F, Cn, 0, PF)
             stage((start + n) / self.T, f"{label}: footprints")
         comp = np.repeat(np.arange(A.shape[1]), np.diff(indptr))
-        P -= PF + bg.b0[rows] * C64.sum(axis=1)[comp]
-        CCt = C64 @ C64.T
+        P -= PF + bg.b0[rows] * kt.row_sums(C)[comp]
+        CCt = kt.gram(C)
         return update.spatial_update(A, pattern, P, CCt, self.shape, noise)
 
     def _drop_bad(self, A, traces):
         p = self.params
         bad = update.bad_components(A, traces, p.min_pixels, p.min_trace_pnr)
         keep = ~bad
-        return A[:, keep], update.Traces(traces.C[keep], traces.C_raw[keep],
-                                         traces.S[keep], traces.sn[keep],
-                                         traces.g[keep])
+        take = lambda X: kt.take_rows(X, keep, self.alloc)  # noqa: E731
+        levels = None if traces.baselines is None else traces.baselines[keep]
+        return A[:, keep], update.Traces(take(traces.C), take(traces.C_raw),
+                                         take(traces.S), traces.sn[keep],
+                                         traces.g[keep], levels)
 
     # ----------------------------------------------------------- helpers --
+
+    def _downsample(self, Ybin):
+        """``D Y`` (d_ds, Tb) of the binned movie, a few frames at a time (no copy of it)."""
+        flat = Ybin.reshape(len(Ybin), -1)
+        out = np.empty((self.D.shape[0], len(Ybin)), np.float32)
+        for a in range(0, len(Ybin), 64):
+            out[:, a:a + 64] = self.D @ np.ascontiguousarray(flat[a:a + 64]).T
+        return out
 
     def _bin(self, C):
         """Traces averaged over the same bins as the binned movie."""
         return bin_time(C, self.tb, axis=1)
 
     def _unbin(self, C_bin):
-        return np.repeat(C_bin, self.tb, axis=1)[:, :self.T].astype(np.float32)
+        return kt.unbin_into(C_bin, self.tb, self.T, self.alloc)
 
 
 def _csc_arrays(M):
@@ -274,18 +298,38 @@ def _converged(C_prev, C, traces) -> bool:
     """
     if C_prev.shape != C.shape:
         return False
-    num = (C_prev * C).sum(axis=1)
-    den = np.linalg.norm(C_prev, axis=1) * np.linalg.norm(C, axis=1) + 1e-12
-    return bool(np.percentile(num / den, 5) > CONVERGED)
+    return bool(np.percentile(kt.row_cosines(C_prev, C), 5) > CONVERGED)
 
 
-def _result(A, traces, b0, summary, params, video_path, frames_per_session,
-            elapsed, n_seeds) -> Result:
+def _result(A, traces, b0, summary, params, video_path, sessions, elapsed, n_seeds,
+            svf=None, alloc=None) -> Result:
     shape = summary.Cn.shape
     attrs = dict(source_info(video_path), version=__version__, fps=params.fps,
                  elapsed_s=round(elapsed, 3), n_seeds=int(n_seeds),
-                 frames_per_session=frames_per_session)
-    return Result(A=fp.to_dense(A, shape), C=traces.C, C_raw=traces.C_raw,
+                 frames_per_session=list(sessions.counts) if sessions.n_sessions > 1 else None,
+                 **_session_attrs(sessions, svf))
+    return Result(A=_dense(A, shape, alloc), C=traces.C, C_raw=traces.C_raw,
                   S=traces.S, b0=b0.astype(np.float32), Cn=summary.Cn,
                   PNR=summary.PNR, centers=fp.centers_of(A, shape),
-                  sn=traces.sn, params=params.to_dict(), attrs=attrs)
+                  sn=traces.sn, params=params.to_dict(), attrs=attrs,
+                  session_baseline=traces.baselines)
+
+
+def _session_attrs(sessions, svf) -> dict:
+    """Where the sessions came from and each one's gain and offset (issue 9)."""
+    out = {"session_source": sessions.source}
+    if sessions.n_sessions > 1 and svf is not None:
+        out.update(session_gain=np.asarray(svf.gains, np.float64),
+                   session_offset=np.asarray(svf.offsets, np.float64))
+    return out
+
+
+def _dense(A, shape, alloc=None):
+    """Footprints as (K, H, W) float32, in ``alloc``'s storage."""
+    if alloc is None:
+        return fp.to_dense(A, shape)
+    out = alloc((A.shape[1], shape[0] * shape[1]))
+    for k in range(A.shape[1]):
+        lo, hi = A.indptr[k], A.indptr[k + 1]
+        out[k, A.indices[lo:hi]] = A.data[lo:hi]
+    return out.reshape(A.shape[1], *shape)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from caliali_tk.core.mask import mask_from_polygons
-from caliali_tk.core.noise_pass import NoisePass
+from caliali_tk.core.noise_pass import NoisePass, SessionNoisePass
 from caliali_tk.core.seeds import SeedFinder, Seeds
 from caliali_tk.core.summary import SummaryImages, SummaryPass
 from caliali_tk.io import cache
 from caliali_tk.io.video import VideoFile
 from caliali_tk.pipeline.common import Stage, check
+from caliali_tk.pipeline.sessions import resolve_sessions
 
 ALGO_VERSION = 2  # bump when the summary images change for the same input
 CHUNK_BYTES = 128 * 2 ** 20
@@ -19,7 +20,7 @@ _FIELDS = ("Cn", "PNR", "sn", "baseline")
 
 def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
                     progress=None, cancel=None, use_cache: bool = True,
-                    layout: str = "auto") -> SummaryImages:
+                    layout: str = "auto", sessions=None) -> SummaryImages:
     """Cn and PNR of a video: from the cache, or two streaming passes.
 
     Parameters
@@ -36,6 +37,10 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
         Read and write the cache beside the video.
     layout : {"auto", "matlab", "python"}
         How the file stores frames (``FileParams.layout``).
+    sessions : sequence of int, optional
+        Frames per session (the sidecar's); None: the file's F, else
+        detected from brightness steps (:mod:`caliali_tk.pipeline.sessions`).
+        Each session has its own baseline and noise.
 
     Returns
     -------
@@ -48,16 +53,22 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
     Cancelled
         ``cancel`` was set.
     """
-    key = cache.cache_key(video_path, gSig, spatial_filter, f"{ALGO_VERSION};layout={layout}")
+    stage = Stage(progress, 0.0, 1.0)
+    with VideoFile(video_path, layout) as vf:
+        may_detect = not sessions and not vf.frames_per_session
+        counts = resolve_sessions(vf, sessions, stage.sub(0.0, 0.25), cancel, use_cache).counts
+    if may_detect:  # the brightness pass had the first quarter of the bar
+        stage = stage.sub(0.25, 1.0)
+    key = cache.cache_key(video_path, gSig, spatial_filter,
+                          f"{_version(counts)};layout={layout}")
     if use_cache:
         hit = cache.load_summary(video_path, key)
         if hit is not None and all(k in hit for k in _FIELDS):
             return SummaryImages(**{k: hit[k] for k in _FIELDS}, gSig=float(gSig),
                                  spatial_filter=bool(spatial_filter),
                                  n_frames=int(hit.get("n_frames", 0)))
-    stage = Stage(progress, 0.0, 1.0)
     with VideoFile(video_path, layout) as vf:
-        summary = _stream(vf, gSig, spatial_filter, stage, cancel)
+        summary = _stream(vf, gSig, spatial_filter, stage, cancel, counts)
     if use_cache:
         arrays = {k: getattr(summary, k) for k in _FIELDS}
         arrays["n_frames"] = np.array(summary.n_frames)
@@ -65,11 +76,22 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
     return summary
 
 
-def _stream(vf: VideoFile, gSig, spatial_filter, stage: Stage, cancel) -> SummaryImages:
+def _version(counts) -> str:
+    """The cache's algorithm version: the sessions change the images too."""
+    if len(counts) < 2:
+        return str(ALGO_VERSION)
+    return f"{ALGO_VERSION};sessions=" + ",".join(str(c) for c in counts)
+
+
+def _stream(vf: VideoFile, gSig, spatial_filter, stage: Stage, cancel,
+            counts=()) -> SummaryImages:
     """The noise pass over the planned blocks, then the Cn/PNR pass over all."""
     T = vf.n_frames
     chunk = max(1, min(500, vf.chunk_frames_for(CHUNK_BYTES)))
-    npass = NoisePass((vf.height, vf.width), T, gSig, spatial_filter)
+    if len(counts) > 1:
+        npass = SessionNoisePass((vf.height, vf.width), counts, gSig, spatial_filter)
+    else:
+        npass = NoisePass((vf.height, vf.width), T, gSig, spatial_filter)
     planned = sum(b - a for a, b in npass.plan)
     total = planned + T
     done = 0
@@ -82,7 +104,7 @@ def _stream(vf: VideoFile, gSig, spatial_filter, stage: Stage, cancel) -> Summar
     spass = SummaryPass(npass.finish())
     for start, frames in vf.iter_chunks(chunk):
         check(cancel)
-        spass.add(frames)
+        spass.add(frames, start)
         done += len(frames)
         stage(done / total, "correlation and PNR images")
     return spass.finish()

@@ -179,3 +179,15 @@ def _descendants(widget):
     for child in widget.winfo_children():
         yield child
         yield from _descendants(child)
+
+
+def test_selecting_a_row_shows_its_sessions(app, small_video):
+    """Issue 9: the status line says how many sessions a file has and where from."""
+    from caliali_tk.io.video import VideoFile
+    with VideoFile(small_video) as vf:
+        T = vf.n_frames
+    save_params(small_video, FileParams(frames_per_session=[100, T - 100]))
+    (iid,) = app.add_files([small_video])
+    app.table.tree.selection_set(iid)
+    settle(app.root)
+    assert f"2 sessions (from the sidecar): 100, {T - 100} frames" in app.status.message

@@ -28,10 +28,12 @@ class Traces:
     S: np.ndarray
     sn: np.ndarray
     g: np.ndarray
+    baselines: np.ndarray | None = None  # issue 9: (K, n_sessions) levels removed
 
 
 def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
-                    p: int = 1, s_min: float = -3.0, n_sweeps: int = 2) -> Traces:
+                    p: int = 1, s_min: float = -3.0, n_sweeps: int = 2,
+                    baseline=None, alloc=None) -> Traces:
     """HALS on the traces, each one deconvolved with OASIS as it is updated.
 
     Parameters
@@ -48,25 +50,43 @@ def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
         Minimum spike size; negative means that many times the trace noise.
     n_sweeps : int
         HALS sweeps over the components.
+    baseline : callable, optional
+        ``raw -> (raw without its baseline, levels)``, applied to each raw
+        trace before its deconvolution (issue 9: a baseline per session and
+        the slow drift, :class:`caliali_tk.core.trace_baseline.TraceBaseline`).
+    alloc : callable, optional
+        ``alloc(shape) -> float32 zeros`` for the (K, T) outputs (default
+        in memory; the pipeline passes one that may spill to disk).
+
+    The K x T arrays are float32 (each trace is deconvolved in float64),
+    and only the footprints that overlap trace ``k`` enter its update, so
+    memory is three K x T float32 arrays and time is linear in T.
     """
     K, T = AtYb.shape
-    C = np.array(C, np.float64)
-    C_raw = np.zeros((K, T))
-    S = np.zeros((K, T))
+    alloc = alloc or (lambda shape: np.zeros(shape, np.float32))
+    C_in, C = C, alloc((K, T))
+    C[...] = C_in
+    C_raw, S = alloc((K, T)), alloc((K, T))
     sn = np.zeros(K)
     g = np.zeros((K, p))
+    levels = np.zeros((K, baseline.n_sessions)) if baseline is not None else None
+    near = [np.flatnonzero(AtA[k]) for k in range(K)]
     for sweep in range(n_sweeps):
         for k in range(K):
             akk = AtA[k, k]
             if akk <= 0:
                 continue
-            raw = C[k] + (AtYb[k] - AtA[k] @ C) / akk
+            nk = near[k]
+            raw = C[k] + (AtYb[k] - AtA[k, nk] @ C[nk]) / akk
+            if baseline is not None:
+                raw, levels[k] = baseline(raw)
             d = deconvolve(raw, p=p, s_min=s_min)
             C[k] = d.c
             C_raw[k] = raw - d.b
             S[k], sn[k], g[k] = d.s, d.sn, np.resize(d.g, p)
-    return Traces(C.astype(np.float32), C_raw.astype(np.float32),
-                  S.astype(np.float32), sn.astype(np.float32), g)
+            if levels is not None:
+                levels[k] += d.b
+    return Traces(C, C_raw, S, sn.astype(np.float32), g, levels)
 
 
 def spatial_update(A: sparse.csc_matrix, pattern: sparse.csc_matrix,
@@ -106,7 +126,7 @@ def normalize(A: sparse.csc_matrix, C: np.ndarray, *others):
 
 
 def merge_components(A: sparse.csc_matrix, C: np.ndarray, merge_thr: float,
-                     shape: tuple | None = None):
+                     shape: tuple | None = None, alloc=None):
     """Merge components whose footprints touch and traces correlate.
 
     Two footprints touch when they overlap or, given the frame ``shape``,
@@ -127,8 +147,7 @@ def merge_components(A: sparse.csc_matrix, C: np.ndarray, merge_thr: float,
     grown = A if shape is None else fp.search_areas(A, shape, 1.5, max(shape))
     overlap = (grown.T @ (A > 0).astype(np.float32)).toarray() > 0
     overlap |= overlap.T
-    corr = np.corrcoef(C) if C.shape[1] > 1 else np.eye(K)
-    corr = np.nan_to_num(corr)
+    corr = pair_correlations(C, overlap)
     link = overlap & (corr > merge_thr)
     np.fill_diagonal(link, False)
     n, labels = connected_components(sparse.csr_matrix(link), directed=False)
@@ -148,8 +167,38 @@ def merge_components(A: sparse.csc_matrix, C: np.ndarray, merge_thr: float,
         vals.append(a_val)
         traces.append(c)
     A_new = fp.from_columns(cols, vals, A.shape[0])
-    C_new = np.array(traces, np.float32)
+    C_new = (alloc or (lambda shape: np.zeros(shape, np.float32)))((len(traces), C.shape[1]))
+    for i, c in enumerate(traces):
+        C_new[i] = c
     return A_new, C_new, groups
+
+
+def pair_correlations(C: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Pearson correlation of the traces of every pair marked in ``pairs``.
+
+    ``pairs`` is a boolean (K, K); other entries are 0. Only the marked
+    pairs are computed, a row at a time, so no K x T temporary is made
+    (``np.corrcoef`` would make two in float64).
+    """
+    K, T = C.shape
+    corr = np.zeros((K, K))
+    if T < 2:
+        return corr
+    mean = np.zeros(K)
+    norm = np.zeros(K)
+    for k in range(K):
+        c = np.asarray(C[k], np.float64)
+        mean[k] = c.mean()
+        norm[k] = np.sqrt(max(float(np.dot(c, c)) - T * mean[k] ** 2, 0.0))
+    for i in range(K):
+        js = np.flatnonzero(pairs[i, i + 1:]) + i + 1
+        if not len(js) or norm[i] == 0:
+            continue
+        ci = np.asarray(C[i], np.float64)
+        dots = np.asarray(C[js], np.float64) @ ci - T * mean[js] * mean[i]
+        den = norm[js] * norm[i]
+        corr[i, js] = np.where(den > 0, dots / np.where(den > 0, den, 1.0), 0.0)
+    return corr + corr.T
 
 
 def _rank1(A, C, members, n_iter=10):
