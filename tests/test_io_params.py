@@ -13,7 +13,8 @@ from caliali_tk.io.params import (FileParams, gsiz_of, load_params, save_params,
 DEFAULTS = dict(min_pnr=5.0, min_corr=0.5, gSig=2.5, fps=10.0, gSiz=None,
                 spatial_filter=True, mask=[], merge_thr=0.65, max_iter=5, ar_order=1,
                 s_min=-3.0, min_pixels=5, min_trace_pnr=5.0, ring_factor=1.5,
-                bg_downsample=2, max_memory_gb=2.0, layout="auto")
+                bg_downsample=2, max_memory_gb=1.0, layout="auto",
+                frames_per_session=None, detrend_s=20.0)  # issue 9
 
 TRIANGLE = {"mode": "exclude", "points": [[1.0, 2.0], [10.5, 2.0], [4.0, 8.25]]}
 
@@ -226,3 +227,17 @@ def test_unreadable_sidecar_is_a_warning(tmp_path):
     sidecar_path(video).mkdir()  # a folder where the file should be
     params, warning = load_params(video)
     assert params == FileParams() and "cannot read" in warning
+
+
+def test_frames_per_session_and_detrend_in_the_sidecar(tmp_path):
+    """Issue 9: the sessions are editable in the sidecar and checked."""
+    video = tmp_path / "m.h5"
+    save_params(video, FileParams(frames_per_session=[300, 200], detrend_s=0.0))
+    params, warning = load_params(video)
+    assert warning is None and params.frames_per_session == [300, 200]
+    assert params.detrend_s == 0.0
+    for bad in ([0, 10], "300,200", [1.5]):
+        with pytest.raises(ParamsError, match="frames_per_session"):
+            FileParams.from_dict({"frames_per_session": bad})
+    with pytest.raises(ParamsError, match="detrend_s"):
+        FileParams.from_dict({"detrend_s": -1.0})
