@@ -48,7 +48,7 @@ def test_info_reports_caliali_values_with_their_sources(caliali_mat, capsys):
     assert cli.main(["info", str(path)]) == 0
     out = capsys.readouterr().out
     assert "(T, H, W) = (3000, 48, 80)" in out
-    assert "sessions    3: 1000, 1000, 1000 frames" in out
+    assert "sessions    3 sessions (from the file's F): 1000, 1000, 1000 frames" in out
     assert re.search(r"^layout +matlab \(MATLAB v7\.3 \.mat\)", out, re.M)
     for name, value, option in (("min_pnr", "6", "cnmf.min_pnr"),
                                 ("min_corr", "0.6", "cnmf.min_corr"),

@@ -219,3 +219,20 @@ def test_bad_results_file_gives_one_line_error(tmp_path, case):
     msg = str(err.value)
     assert isinstance(err.value, UserError)
     assert msg.startswith("movie_cnmfe.h5: ") and fragment in msg and "\n" not in msg
+
+
+def test_session_baselines_round_trip_and_older_files(tmp_path):
+    """Issue 9: per-session baselines (K, n) are stored; files without them load."""
+    res = make_result(K=3)
+    res.session_baseline = np.arange(6, dtype=np.float32).reshape(3, 2)
+    res.attrs.update(session_source="file", session_gain=[1.0, 1.2],
+                     session_offset=[0.0, -4.0])
+    path = write_results(tmp_path / "s_cnmfe.h5", res)
+    got = load_results(path)
+    np.testing.assert_array_equal(got.session_baseline, res.session_baseline)
+    assert got.attrs["session_source"] == "file"
+    assert got.attrs["session_gain"] == pytest.approx([1.0, 1.2])
+    assert load_results(write_results(tmp_path / "o_cnmfe.h5", make_result(K=3))) \
+        .session_baseline is None
+    res.session_baseline = res.session_baseline[:2]  # neurons taken without it
+    assert load_results(write_results(tmp_path / "d_cnmfe.h5", res)).session_baseline is None

@@ -163,9 +163,10 @@ def _checked_arrays(result: Result) -> Dict[str, np.ndarray]:
     arrays.update({n: _float32(n, getattr(result, n), (H, W)) for n in IMAGE_NAMES})
     arrays.update({n: _float32(n, getattr(result, n), (H, W)) for n in RESIDUAL_NAMES
                    if getattr(result, n, None) is not None})
-    if result.session_baseline is not None:
-        base = np.asarray(result.session_baseline, np.float32)
-        arrays[SESSION_BASELINE] = _float32(SESSION_BASELINE, base, (K, base.shape[-1]))
+    base = result.session_baseline
+    if base is not None and np.ndim(base) == 2 and np.shape(base)[0] == K:
+        # (a Result whose neurons were taken or edited without it loses it)
+        arrays[SESSION_BASELINE] = np.asarray(base, np.float32)
     return arrays
 
 
