@@ -30,7 +30,7 @@ __all__ = ["SessionInfo", "resolve_sessions", "known_sessions", "frame_brightnes
            "session_video", "SessionVideo", "describe_sessions"]
 
 DETECT_VERSION = "sessions-1"  # cache version of the detected sessions
-_BRIGHTNESS_CHUNK = 200  # frames read at a time for the brightness series
+_BRIGHTNESS_BYTES = 64 * 2 ** 20  # float32 frames read at a time for the brightness series
 _MEDIAN_BLOCKS = 4  # blocks of frames per session for its median image
 _MEDIAN_BLOCK_FRAMES = 16
 _GAIN_SMOOTH_PX = 2.0  # smoothing of the median images before the gain fit
@@ -126,7 +126,7 @@ def frame_brightness(vf: VideoFile, progress=None, cancel=None) -> np.ndarray:
     """Mean brightness of every frame, (T,) float64: one pass over the file."""
     stage = Stage(progress, 0.0, 1.0)
     out = np.empty(vf.n_frames)
-    for start, frames in vf.iter_chunks(_BRIGHTNESS_CHUNK):
+    for start, frames in vf.iter_chunks(max(1, min(200, vf.chunk_frames_for(_BRIGHTNESS_BYTES)))):
         check(cancel)
         out[start:start + len(frames)] = frames.reshape(len(frames), -1).mean(axis=1)
         stage((start + len(frames)) / vf.n_frames, "looking for sessions")
