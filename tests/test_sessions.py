@@ -184,3 +184,18 @@ def test_one_session_gives_the_images_of_no_session():
     a = summary_images(Y, 2.5, sessions=[600])
     b = summary_images(Y, 2.5)
     assert np.array_equal(a.PNR, b.PNR) and np.array_equal(a.Cn, b.Cn)
+
+
+def test_noise_pass_holds_one_session_at_a_time():
+    """Ten sessions must not cost ten sessions' buffers (issue 9, memory)."""
+    from caliali_tk.core.noise_pass import SessionNoisePass
+    Y = np.random.default_rng(0).standard_normal((3000, 16, 16)).astype(np.float32)
+    npass = SessionNoisePass((16, 16), [300] * 10, 2.5)
+    alive = 0
+    for a, b in npass.plan:
+        for s in range(a, b, 64):
+            npass.add(Y[s:min(s + 64, b)], s)
+            alive = max(alive, sum(p is not None for p in npass._passes))
+    res = npass.finish()
+    assert alive == 1 and res.session_sn.shape == (10, 16, 16)
+    assert np.allclose(np.median(res.session_sn), np.median(res.sn), rtol=0.05)

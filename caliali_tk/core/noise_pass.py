@@ -244,25 +244,48 @@ class SessionNoisePass:
                  seg_len: int = SEG_LEN):
         counts = [int(c) for c in counts]
         self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        plans = session_frame_plan(counts, seg_len)
-        self._passes = [NoisePass(shape, n, gSig, spatial_filter, seg_len, plan=p)
-                        for n, p in zip(counts, plans)]
-        self.plan = [b for p in plans for b in p]
+        self._args = (shape, gSig, spatial_filter, seg_len)
+        self._counts, self._plans = counts, session_frame_plan(counts, seg_len)
+        self._passes = [None] * len(counts)
+        self._parts = [None] * len(counts)
+        self.plan = [b for p in self._plans for b in p]
 
     def add(self, frames: np.ndarray, start: int) -> None:
-        """Use raw frames ``start .. start + len(frames)`` (those in the plans)."""
+        """Use raw frames ``start .. start + len(frames)`` (those in the plans).
+
+        Chunks come in increasing frame order; a session's buffers exist
+        only while its frames arrive (one session's worth of memory).
+        """
         frames = np.asarray(frames)
         if frames.ndim == 2:
             frames = frames[None]
         stop = start + frames.shape[0]
-        for s, npass in enumerate(self._passes):
+        for s in range(len(self._counts)):
             a, b = max(start, self.starts[s]), min(stop, self.starts[s + 1])
-            if a < b:
-                npass.add(frames[a - start:b - start], int(a))
+            if a >= b:
+                continue
+            for done in range(s):  # earlier sessions are over: keep their results only
+                self._close(done)
+            if self._passes[s] is None and self._parts[s] is None:
+                shape, gSig, filt, seg_len = self._args
+                self._passes[s] = NoisePass(shape, self._counts[s], gSig, filt, seg_len,
+                                            plan=self._plans[s])
+            if self._passes[s] is not None:
+                self._passes[s].add(frames[a - start:b - start], int(a))
+
+    def _close(self, s: int) -> None:
+        if self._passes[s] is not None:
+            self._parts[s] = self._passes[s].finish()
+            self._passes[s] = None
 
     def finish(self) -> NoiseResult:
         """Per-session σ and baseline; ``sn`` the median σ over sessions."""
-        parts = [p.finish() for p in self._passes]
+        for s in range(len(self._counts)):
+            self._close(s)
+        if any(p is None for p in self._parts):
+            raise RuntimeError("SessionNoisePass.finish: a session got no frames; "
+                               "feed the frames of SessionNoisePass.plan first")
+        parts = self._parts
         sn = _pooled_noise(np.stack([r.sn for r in parts]))
         base = np.stack([r.baseline for r in parts])
         first = parts[0]
