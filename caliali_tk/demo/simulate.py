@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage, sparse
 
+from caliali_tk.demo import artefacts
 from caliali_tk.io.params import DEFAULT_FPS
 
 OFFSET = 200.0  # camera offset in counts, as real sensors have
@@ -77,6 +78,7 @@ class Scene:
     blob_traces: np.ndarray  # (n_blobs, T)
     noise_map: np.ndarray  # (H, W) noise std per pixel
     seed: int
+    like: artefacts.RealLike = field(default_factory=artefacts.RealLike)  # issue 10
 
 
 def simulate(height: int = 256, width: int = 256, n_frames: int = 2000,
@@ -101,7 +103,10 @@ def simulate(height: int = 256, width: int = 256, n_frames: int = 2000,
         Random seed; the same arguments always give the same movie.
     **options
         See `build_scene` (``background_ratio``, ``firing_rate``,
-        ``n_blobs``, ``noise``, ``min_distance``).
+        ``n_blobs``, ``noise``, ``min_distance``) and, for the artefacts of
+        real recordings, :mod:`caliali_tk.demo.artefacts` (``line_noise``,
+        ``col_noise``, ``block_q``, ``bg_removed``, ``cell_spacing_um``,
+        ``um_per_px``, ``single_event``).
 
     Returns
     -------
@@ -129,13 +134,20 @@ def simulate(height: int = 256, width: int = 256, n_frames: int = 2000,
 def build_scene(height, width, n_frames, n_neurons, gSig, fps, snr, seed,
                 background_ratio: float = 5.0, firing_rate: float = 0.3,
                 n_blobs: int | None = None, noise: float = 10.0,
-                min_distance: float | None = None) -> Scene:
+                min_distance: float | None = None, **real_like) -> Scene:
     """Draw every random factor of the movie except the noise."""
+    like = artefacts.RealLike(**real_like)
     rng = np.random.default_rng(seed)
-    centers = _place_centers(rng, height, width, n_neurons, gSig, min_distance)
+    if like.min_distance is not None:
+        centers = artefacts.dense_centers(rng, height, width, n_neurons,
+                                          like.min_distance, max(1.0, gSig))
+    else:
+        centers = _place_centers(rng, height, width, n_neurons, gSig, min_distance)
     A = np.stack([_footprint(rng, height, width, c, gSig) for c in centers]) \
         if n_neurons else np.zeros((0, height, width), np.float32)
     C, S, g = _calcium(rng, n_neurons, n_frames, fps, firing_rate)
+    artefacts.single_events(np.random.default_rng([seed, 13]), C, S, g,
+                            like.single_event, _ar_filter)
     C *= snr * noise
     S *= snr * noise
     margin = 8
@@ -155,12 +167,13 @@ def build_scene(height, width, n_frames, n_neurons, gSig, fps, snr, seed,
                                       n_frames=n_frames, n_neurons=n_neurons,
                                       snr=snr, seed=seed,
                                       background_ratio=background_ratio,
-                                      firing_rate=firing_rate, n_blobs=n_blobs))
+                                      firing_rate=firing_rate, n_blobs=n_blobs,
+                                      **like.settings()))
     A_sparse = sparse.csr_matrix(truth.A.reshape(n_neurons, height * width).T)
     return Scene(truth, A_sparse, field_, margin,
                   _slow_walk(rng, n_frames, fps, 2, scale=1.5, period=60.0),
                   1.0 + 0.08 * _slow_walk(rng, n_frames, fps, 1, 1.0, 30.0)[:, 0],
-                  blobs, blob_traces, noise_map.astype(np.float32), seed)
+                  blobs, blob_traces, noise_map.astype(np.float32), seed, like)
 
 
 def _place_centers(rng, H, W, K, gSig, min_distance):
@@ -276,13 +289,38 @@ def render(scene: Scene, start: int, stop: int) -> np.ndarray:
     n = stop - start
     neurons = (scene.A_sparse @ t.C[:, start:stop]).T if t.K else 0.0
     blobs = (scene.blobs @ scene.blob_traces[:, start:stop]).T
+    like = scene.like
+    if like.bg_removed:
+        return _render_bg_removed(scene, neurons, blobs, start, (n, H, W))
     Y = np.asarray(neurons + blobs, np.float32).reshape(n, H, W)
     for i in range(n):
         Y[i] += _shifted_field(scene, start + i, H, W) * np.float32(scene.gain[start + i])
     rng = np.random.default_rng([scene.seed, start // NOISE_BLOCK, 7])
     Y += rng.standard_normal(Y.shape, dtype=np.float32) * scene.noise_map
     Y += OFFSET
-    return Y
+    Y += _line_offsets(scene, start, Y.shape)
+    return artefacts.block_compress(Y, like.block_q * t.noise)
+
+
+def _line_offsets(scene, start, shape):
+    """Row / column stripes of frames ``start..`` (their own random stream)."""
+    like, noise = scene.like, scene.truth.noise
+    rng = np.random.default_rng([scene.seed, start // NOISE_BLOCK, 11])
+    return artefacts.line_offsets(rng, shape, like.line_noise * noise,
+                                  like.col_noise * noise)
+
+
+def _render_bg_removed(scene, neurons, blobs, start, shape):
+    """Frames of a background-removed, low-range movie (see `artefacts.bg_removed`)."""
+    n, H, W = shape
+    rng = np.random.default_rng([scene.seed, start // NOISE_BLOCK, 7])
+    noise = rng.standard_normal(shape, dtype=np.float32) * scene.noise_map
+    noise += _line_offsets(scene, start, shape)
+    Y = artefacts.bg_removed(np.asarray(neurons, np.float32).reshape(shape),
+                             np.asarray(blobs, np.float32).reshape(shape), noise,
+                             scene.truth.noise)
+    step = scene.like.block_q * artefacts.BG_REMOVED_NOISE
+    return np.maximum(artefacts.block_compress(Y, step), 0.0)
 
 
 def _shifted_field(scene, t, H, W):

@@ -65,6 +65,9 @@ class FileParams:
     layout : {"auto", "matlab", "python"}
         How the video file stores frames (see :mod:`.orientation`); "auto"
         reads it from the file.
+    line_noise : {"auto", "on", "off"}
+        Remove per-frame row / column offsets (stripes): when detected,
+        always, or never.
     """
 
     min_pnr: float = 5.0
@@ -84,6 +87,8 @@ class FileParams:
     bg_downsample: int = 2
     max_memory_gb: float = 2.0
     layout: str = "auto"  # issue 12: the file's layout, or "auto" (read from the file)
+    # issue 10: line noise ("auto": removed when detected), merging, quality
+    line_noise: str = "auto"
 
     @property
     def gsiz(self) -> int:
@@ -155,6 +160,12 @@ def _to_opt_int(name: str, value: Any) -> Optional[int]:
     return None if value is None else _to_int(name, value)
 
 
+def _to_str(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ParamsError(f"{name} must be a text value, got {value!r}")
+    return value
+
+
 def _to_bool(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ParamsError(f"{name} must be true or false, got {value!r}")
@@ -205,6 +216,7 @@ _CONVERT: Dict[str, Callable[[str, Any], Any]] = {
     "s_min": _to_float, "min_pixels": _to_int, "min_trace_pnr": _to_float,
     "ring_factor": _to_float, "bg_downsample": _to_int, "max_memory_gb": _to_float,
     "layout": _to_layout,  # issue 12
+    "line_noise": _to_str,  # issue 10
 }
 assert set(_CONVERT) == {f.name for f in dataclasses.fields(FileParams)}
 
@@ -229,6 +241,7 @@ _RANGES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
     "bg_downsample": (lambda v: v >= 1, "must be >= 1"),
     "max_memory_gb": (lambda v: _finite(v) and v > 0, "must be > 0"),
     "layout": (lambda v: v in LAYOUTS, "must be " + ", ".join(LAYOUTS)),  # issue 12
+    "line_noise": (lambda v: v in ("auto", "on", "off"), "must be auto, on or off"),  # issue 10
 }
 
 

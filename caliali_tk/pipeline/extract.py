@@ -34,6 +34,7 @@ from caliali_tk.io.results import Result, results_path, source_info, write_resul
 from caliali_tk.io.video import VideoFile
 from caliali_tk.core.cnmfe.background import block_mean_operator, fit_background
 from caliali_tk.pipeline.common import Stage, check
+from caliali_tk.pipeline.frames import clean_video
 from caliali_tk.pipeline.residual import ResidualFrames, residual_images
 from caliali_tk.pipeline.summary import compute_summary, seeds_for
 
@@ -80,7 +81,8 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     stage(0.0, "summary images")
     summary = compute_summary(video_path, params.gSig, params.spatial_filter,
                               progress=stage.sub(0.0, 0.15), cancel=cancel,
-                              use_cache=use_cache, layout=params.layout)
+                              use_cache=use_cache, layout=params.layout,
+                              line_noise=params.line_noise)
     seeds = seeds_for(summary, params.min_corr, params.min_pnr, params.mask)
     with VideoFile(video_path, params.layout) as vf:
         run = _Run(vf, params, cancel)
@@ -105,7 +107,8 @@ class _Run:
     """State of one extraction: the file, settings, footprints, background."""
 
     def __init__(self, vf: VideoFile, params: FileParams, cancel):
-        self.vf, self.params, self.cancel = vf, params, cancel
+        self.vf = clean_video(vf, params.gSig, params.line_noise)  # stripes removed
+        self.params, self.cancel = params, cancel
         self.shape = (vf.height, vf.width)
         self.T = vf.n_frames
         budget = params.max_memory_gb * 2 ** 30

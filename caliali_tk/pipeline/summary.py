@@ -11,15 +11,16 @@ from caliali_tk.core.summary import SummaryImages, SummaryPass
 from caliali_tk.io import cache
 from caliali_tk.io.video import VideoFile
 from caliali_tk.pipeline.common import Stage, check
+from caliali_tk.pipeline.frames import clean_video
 
-ALGO_VERSION = 2  # bump when the summary images change for the same input
+ALGO_VERSION = 3  # bump when the summary images change for the same input
 CHUNK_BYTES = 128 * 2 ** 20
 _FIELDS = ("Cn", "PNR", "sn", "baseline")
 
 
 def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
                     progress=None, cancel=None, use_cache: bool = True,
-                    layout: str = "auto") -> SummaryImages:
+                    layout: str = "auto", line_noise: str = "auto") -> SummaryImages:
     """Cn and PNR of a video: from the cache, or two streaming passes.
 
     Parameters
@@ -36,6 +37,9 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
         Read and write the cache beside the video.
     layout : {"auto", "matlab", "python"}
         How the file stores frames (``FileParams.layout``).
+    line_noise : {"auto", "on", "off"}
+        Remove row / column stripes from the frames first (when detected,
+        always, never); what was found is in ``SummaryImages.line_noise``.
 
     Returns
     -------
@@ -48,21 +52,40 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
     Cancelled
         ``cancel`` was set.
     """
-    key = cache.cache_key(video_path, gSig, spatial_filter, f"{ALGO_VERSION};layout={layout}")
+    key = cache.cache_key(video_path, gSig, spatial_filter,
+                          f"{ALGO_VERSION};layout={layout};lines={line_noise}")
     if use_cache:
         hit = cache.load_summary(video_path, key)
         if hit is not None and all(k in hit for k in _FIELDS):
             return SummaryImages(**{k: hit[k] for k in _FIELDS}, gSig=float(gSig),
                                  spatial_filter=bool(spatial_filter),
-                                 n_frames=int(hit.get("n_frames", 0)))
+                                 n_frames=int(hit.get("n_frames", 0)),
+                                 line_noise=_lines_from(hit.get("line_noise")))
     stage = Stage(progress, 0.0, 1.0)
     with VideoFile(video_path, layout) as vf:
-        summary = _stream(vf, gSig, spatial_filter, stage, cancel)
+        frames = clean_video(vf, gSig, line_noise)
+        summary = _stream(frames, gSig, spatial_filter, stage, cancel)
+        summary.line_noise = frames.lines.summary() if frames.lines is not None else None
     if use_cache:
         arrays = {k: getattr(summary, k) for k in _FIELDS}
         arrays["n_frames"] = np.array(summary.n_frames)
+        if summary.line_noise is not None:
+            arrays["line_noise"] = np.array([summary.line_noise[k] for k in _LINE_KEYS],
+                                            np.float64)
         cache.save_summary(video_path, key, arrays)
     return summary
+
+
+_LINE_KEYS = ("rows", "cols", "row_ratio", "col_ratio")
+
+
+def _lines_from(values):
+    """The cached line-noise summary as a dict (None when there was none)."""
+    if values is None:
+        return None
+    v = np.asarray(values, np.float64).ravel()
+    return {"rows": bool(v[0]), "cols": bool(v[1]), "row_ratio": float(v[2]),
+            "col_ratio": float(v[3])}
 
 
 def _stream(vf: VideoFile, gSig, spatial_filter, stage: Stage, cancel) -> SummaryImages:
