@@ -28,6 +28,11 @@ movies do not change. Options (keyword arguments of ``simulate`` /
 ``single_event``
     Fraction of the cells that fire exactly once in the whole movie (one
     burst), as many real cells do in a short session.
+``aperture``
+    The GRIN lens's circular field of view: its radius as a share of half
+    the frame's shorter side. Outside, the glow falls within a few pixels
+    to a tenth (a dark edge, where the background model has a hard time);
+    the cells are all inside.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ BLOCK = 8  # pixels per side of a compression block
 BG_REMOVED_NOISE = 2.0  # counts per noise sd in a background-removed movie
 BG_REMOVED_PEDESTAL = 2.0  # counts added before clipping at zero (one noise sd)
 BG_REMOVED_BLOBS = 0.3  # share of the out-of-focus blobs pre-processing leaves
+APERTURE_EDGE = 3.0  # pixels over which the lens's field of view fades
+APERTURE_FLOOR = 0.1  # glow outside it, as a share of the glow inside
 
 
 @dataclass
@@ -55,6 +62,7 @@ class RealLike:
     cell_spacing_um: Optional[float] = None
     um_per_px: float = 1.5
     single_event: float = 0.0
+    aperture: float = 0.0
 
     def settings(self) -> dict:
         """The options that differ from the defaults (for the truth's attributes)."""
@@ -69,14 +77,16 @@ class RealLike:
         return float(self.cell_spacing_um) / float(self.um_per_px)
 
 
-def dense_centers(rng, H: int, W: int, K: int, min_d: float, pad: float) -> np.ndarray:
-    """``K`` centres at least ``min_d`` apart, packed in a central disc.
+def dense_centers(rng, H: int, W: int, K: int, min_d: float, pad: float,
+                  radius: Optional[float] = None) -> np.ndarray:
+    """``K`` centres at least ``min_d`` apart in a central disc.
 
-    The disc's area is twice what ``K`` discs of diameter ``min_d`` cover at
-    random close packing, so random sequential placement always succeeds
-    and neighbours sit 1-1.5 ``min_d`` apart.
+    Without a ``radius``, the disc's area is twice what ``K`` discs of
+    diameter ``min_d`` cover at random close packing, so random sequential
+    placement always succeeds and neighbours sit 1-1.5 ``min_d`` apart.
     """
-    radius = np.sqrt(2.0 * K * min_d ** 2 / np.pi)
+    if radius is None:
+        radius = np.sqrt(2.0 * K * min_d ** 2 / np.pi)
     radius = min(radius, (min(H, W) - 1) / 2 - pad)
     centre = np.array([(H - 1) / 2, (W - 1) / 2])
     out: list = []
@@ -159,3 +169,17 @@ def bg_removed(neurons: np.ndarray, blobs: np.ndarray, noise: np.ndarray,
     gain = BG_REMOVED_NOISE / float(noise_sd)
     Y = gain * (neurons + BG_REMOVED_BLOBS * blobs + noise) + BG_REMOVED_PEDESTAL
     return np.maximum(Y, 0.0).astype(np.float32)
+
+
+def aperture_map(H: int, W: int, share: float) -> np.ndarray:
+    """Brightness (H, W) of the lens's field of view: 1 inside, a tenth outside."""
+    radius = share * (min(H, W) - 1) / 2
+    rr, cc = np.mgrid[0:H, 0:W]
+    dist = np.hypot(rr - (H - 1) / 2, cc - (W - 1) / 2)
+    fade = 1.0 / (1.0 + np.exp((dist - radius) / (APERTURE_EDGE / 4)))
+    return (APERTURE_FLOOR + (1 - APERTURE_FLOOR) * fade).astype(np.float32)
+
+
+def aperture_radius(H: int, W: int, share: float, gSig: float) -> float:
+    """Radius within which cells are placed: the field of view less 2 gSig."""
+    return share * (min(H, W) - 1) / 2 - APERTURE_EDGE - 2 * gSig

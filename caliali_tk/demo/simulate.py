@@ -138,9 +138,12 @@ def build_scene(height, width, n_frames, n_neurons, gSig, fps, snr, seed,
     """Draw every random factor of the movie except the noise."""
     like = artefacts.RealLike(**real_like)
     rng = np.random.default_rng(seed)
-    if like.min_distance is not None:
-        centers = artefacts.dense_centers(rng, height, width, n_neurons,
-                                          like.min_distance, max(1.0, gSig))
+    if like.min_distance is not None or like.aperture:
+        min_d = like.min_distance or (1.5 * gSig if min_distance is None else min_distance)
+        radius = artefacts.aperture_radius(height, width, like.aperture, gSig) \
+            if like.aperture else None
+        centers = artefacts.dense_centers(rng, height, width, n_neurons, min_d,
+                                          max(1.0, gSig), radius)
     else:
         centers = _place_centers(rng, height, width, n_neurons, gSig, min_distance)
     A = np.stack([_footprint(rng, height, width, c, gSig) for c in centers]) \
@@ -153,6 +156,8 @@ def build_scene(height, width, n_frames, n_neurons, gSig, fps, snr, seed,
     margin = 8
     field_ = _background_field(rng, height + 2 * margin, width + 2 * margin)
     field_ = (field_ * (background_ratio * snr * noise)).astype(np.float32)
+    if like.aperture:
+        field_ *= artefacts.aperture_map(*field_.shape, like.aperture)
     if n_blobs is None:
         n_blobs = max(2, int(round(height * width / 48 ** 2)))
     blobs, blob_traces = _blobs(rng, height, width, n_frames, fps, gSig,

@@ -68,6 +68,13 @@ class FileParams:
     line_noise : {"auto", "on", "off"}
         Remove per-frame row / column offsets (stripes): when detected,
         always, or never.
+    merge_dmin : float or None
+        Components whose centres are this close (pixels) and whose traces
+        correlate above ``merge_thr`` are merged; None means ``2 * gSig``.
+    min_spatial_corr, min_size, max_size, min_compactness, max_elongation, min_events
+        Quality limits a component must meet to be kept (see
+        :mod:`caliali_tk.core.cnmfe.quality`; ``min_trace_pnr`` is the
+        limit on its snr); the others go to the results' ``rejected`` group.
     """
 
     min_pnr: float = 5.0
@@ -89,6 +96,18 @@ class FileParams:
     layout: str = "auto"  # issue 12: the file's layout, or "auto" (read from the file)
     # issue 10: line noise ("auto": removed when detected), merging, quality
     line_noise: str = "auto"
+    merge_dmin: Optional[float] = None
+    min_spatial_corr: float = 0.6
+    min_size: float = 0.3
+    max_size: float = 3.0
+    min_compactness: float = 0.5
+    max_elongation: float = 3.0
+    min_events: int = 1
+
+    @property
+    def dmin(self) -> float:
+        """The effective merging distance (merge_dmin, or 2 gSig)."""
+        return float(self.merge_dmin) if self.merge_dmin is not None else 2.0 * self.gSig
 
     @property
     def gsiz(self) -> int:
@@ -160,6 +179,10 @@ def _to_opt_int(name: str, value: Any) -> Optional[int]:
     return None if value is None else _to_int(name, value)
 
 
+def _to_opt_float(name: str, value: Any) -> Optional[float]:
+    return None if value is None else _to_float(name, value)
+
+
 def _to_str(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise ParamsError(f"{name} must be a text value, got {value!r}")
@@ -217,6 +240,9 @@ _CONVERT: Dict[str, Callable[[str, Any], Any]] = {
     "ring_factor": _to_float, "bg_downsample": _to_int, "max_memory_gb": _to_float,
     "layout": _to_layout,  # issue 12
     "line_noise": _to_str,  # issue 10
+    "merge_dmin": _to_opt_float, "min_spatial_corr": _to_float, "min_size": _to_float,
+    "max_size": _to_float, "min_compactness": _to_float, "max_elongation": _to_float,
+    "min_events": _to_int,
 }
 assert set(_CONVERT) == {f.name for f in dataclasses.fields(FileParams)}
 
@@ -242,6 +268,13 @@ _RANGES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
     "max_memory_gb": (lambda v: _finite(v) and v > 0, "must be > 0"),
     "layout": (lambda v: v in LAYOUTS, "must be " + ", ".join(LAYOUTS)),  # issue 12
     "line_noise": (lambda v: v in ("auto", "on", "off"), "must be auto, on or off"),  # issue 10
+    "merge_dmin": (lambda v: v is None or (_finite(v) and v >= 0), "must be empty or >= 0"),
+    "min_spatial_corr": (lambda v: -1 <= v <= 1, "must be between -1 and 1"),
+    "min_size": (lambda v: _finite(v) and v >= 0, "must be >= 0"),
+    "max_size": (lambda v: v > 0, "must be > 0"),
+    "min_compactness": (lambda v: 0 <= v <= 1, "must be between 0 and 1"),
+    "max_elongation": (lambda v: v >= 1, "must be >= 1"),
+    "min_events": (lambda v: v >= 0, "must be >= 0"),
 }
 
 

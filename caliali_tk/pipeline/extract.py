@@ -23,6 +23,8 @@ from caliali_tk import __version__
 from caliali_tk.core.binning import add_to_bins, bin_time, n_bins
 from caliali_tk.core.cnmfe import footprints as fp
 from caliali_tk.core.cnmfe import update
+from caliali_tk.core.cnmfe.merging import merge_components
+from caliali_tk.core.cnmfe.quality import ConsistencyPass
 from caliali_tk.core.cnmfe.initialize import MEDIAN_FRAMES, greedy_init
 from caliali_tk.core.cnmfe.kernels import accumulate_AtY, accumulate_YCt
 from caliali_tk.core.cnmfe.ring import ds_shape
@@ -31,6 +33,7 @@ from caliali_tk.core.noise import DiffNoise, temporal_median
 from caliali_tk.io.params import FileParams
 from caliali_tk.io.precedence import resolve_params
 from caliali_tk.io.results import Result, results_path, source_info, write_results
+from caliali_tk.pipeline.finish import finished_result
 from caliali_tk.io.video import VideoFile
 from caliali_tk.core.cnmfe.background import block_mean_operator, fit_background
 from caliali_tk.pipeline.common import Stage, check
@@ -86,13 +89,17 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     seeds = seeds_for(summary, params.min_corr, params.min_pnr, params.mask)
     with VideoFile(video_path, params.layout) as vf:
         run = _Run(vf, params, cancel)
-        A, traces, b0 = run.fit(np.stack([seeds.rows, seeds.cols], 1),
-                                stage.sub(0.15, 0.96))
+        A, traces, b0, spatial_corr = run.fit(np.stack([seeds.rows, seeds.cols], 1),
+                                              stage.sub(0.15, 0.96))
         fps_session = vf.frames_per_session
-        residual = residual_images(vf, ResidualFrames(A, traces.C, run.bg, run.D, run.shape),
+        residual = residual_images(run.vf, ResidualFrames(A, traces.C, run.bg, run.D, run.shape),
                                    summary, run.chunk, stage.sub(0.96, 0.99), cancel)
-    result = _result(A, traces, b0, summary, params, video_path, fps_session,
-                     time.time() - t0, seeds.count)
+    attrs = dict(source_info(video_path), version=__version__, fps=params.fps,
+                 elapsed_s=round(time.time() - t0, 3), n_seeds=int(seeds.count),
+                 frames_per_session=fps_session)
+    if summary.line_noise is not None:
+        attrs["line_noise"] = summary.line_noise
+    result = finished_result(A, traces, spatial_corr, b0, summary, params, attrs)
     result.attrs["file_layout"] = vf.layout  # issue 12: results keep the input's layout
     result.Cn_residual, result.PNR_residual = residual
     check(cancel)
@@ -142,18 +149,20 @@ class _Run:
             A, traces = self._drop_bad(A, traces)
             if A.shape[1] == 0:
                 break
-            A = self._spatial(A, traces.C, bg, noise, s.sub(0.45, 0.9), f"round {it + 1}")
-            A, C, _ = update.merge_components(A, traces.C, p.merge_thr, self.shape)
+            # merged groups get their footprint from the spatial pass right after
+            A, C, _ = merge_components(A, traces.C, p.merge_thr, self.shape, traces.S, p.dmin)
+            A = self._spatial(A, C, bg, noise, s.sub(0.45, 0.9), f"round {it + 1}")
             A, C = update.normalize(A, C)
             keep = np.diff(A.indptr) >= p.min_pixels
             A, C = A[:, keep], C[keep]
             bg = self._background(Yds_bin, A, self._bin(C), b0_full)
             if _converged(C_prev, C, traces):
                 break
-        traces = self._temporal(A, C, bg, stage.sub(0.95, 1.0), "final traces")
-        A, traces = self._drop_bad(A, traces)
+        consistency = ConsistencyPass(A, C, self.shape, bg.up)  # issue 10: quality
+        traces = self._temporal(A, C, bg, stage.sub(0.95, 1.0), "final traces", consistency)
+        spatial_corr = consistency.finish(traces.C, bg.b0)
         self.bg = bg  # the residual images need it (issue 13)
-        return A, traces, bg.b0.reshape(self.shape)
+        return A, traces, bg.b0.reshape(self.shape), spatial_corr
 
     def _binned(self, stage: Stage):
         """Movie averaged over bins of ``tb`` frames; each pixel's noise sd."""
@@ -188,12 +197,13 @@ class _Run:
         return fit_background(Yds_bin, A_ds, C_bin, b0, self.D, self.up,
                               self.shape_ds, radius)
 
-    def _temporal(self, A, C, bg, stage: Stage, label):
+    def _temporal(self, A, C, bg, stage: Stage, label, extra=None):
         """One pass for ``A^T (Y - B)``, then HALS on the traces.
 
         ``A^T B = A^T b0 + (U^T A)^T F``, with ``F`` the background
         fluctuation on the down-sampled grid and ``U^T A`` the footprints
         summed over each block, so no full-resolution background is built.
+        ``extra`` (a `ConsistencyPass`) also sees every chunk.
         """
         p = self.params
         A_ds = sparse.csc_matrix(self.D @ A)
@@ -209,6 +219,8 @@ class _Run:
             F = bg.fluctuation(Y, A_ds, C[:, start:start + n])
             accumulate_AtY(*ind, Y, AtY, start)
             accumulate_AtY(*ind_up, F, AtF, start)
+            if extra is not None:
+                extra.add(start, Y, F)
             stage((start + n) / self.T, f"{label}: traces")
         AtY -= AtF + (A.T @ bg.b0)[:, None]
         AtA = (A.T @ A).toarray()
@@ -280,15 +292,3 @@ def _converged(C_prev, C, traces) -> bool:
     num = (C_prev * C).sum(axis=1)
     den = np.linalg.norm(C_prev, axis=1) * np.linalg.norm(C, axis=1) + 1e-12
     return bool(np.percentile(num / den, 5) > CONVERGED)
-
-
-def _result(A, traces, b0, summary, params, video_path, frames_per_session,
-            elapsed, n_seeds) -> Result:
-    shape = summary.Cn.shape
-    attrs = dict(source_info(video_path), version=__version__, fps=params.fps,
-                 elapsed_s=round(elapsed, 3), n_seeds=int(n_seeds),
-                 frames_per_session=frames_per_session)
-    return Result(A=fp.to_dense(A, shape), C=traces.C, C_raw=traces.C_raw,
-                  S=traces.S, b0=b0.astype(np.float32), Cn=summary.Cn,
-                  PNR=summary.PNR, centers=fp.centers_of(A, shape),
-                  sn=traces.sn, params=params.to_dict(), attrs=attrs)

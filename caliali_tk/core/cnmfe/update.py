@@ -1,4 +1,5 @@
-"""The alternating CNMF-E updates: temporal, spatial, merge, clean-up.
+"""The alternating CNMF-E updates: temporal, spatial, clean-up (merging is
+in :mod:`caliali_tk.core.cnmfe.merging`).
 
 Each takes the products that a streaming pass over the movie produced
 (``A^T (Y - B)``, ``(Y - B) C^T`` on the search areas), so nothing here
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components
 
 from caliali_tk.core.deconv import deconvolve
 from caliali_tk.core.cnmfe import footprints as fp
@@ -103,68 +103,6 @@ def normalize(A: sparse.csc_matrix, C: np.ndarray, *others):
     A = A @ sparse.diags(1.0 / peaks).astype(np.float32)
     scaled = [x * peaks[:, None] for x in (C,) + others]
     return (sparse.csc_matrix(A, dtype=np.float32), *scaled)
-
-
-def merge_components(A: sparse.csc_matrix, C: np.ndarray, merge_thr: float,
-                     shape: tuple | None = None):
-    """Merge components whose footprints touch and traces correlate.
-
-    Two footprints touch when they overlap or, given the frame ``shape``,
-    are 8-neighbours somewhere (one neuron split in two pieces by the
-    initialisation does not overlap itself). Groups are the connected
-    pieces of the graph "touch and corr(C) > merge_thr". Each group becomes
-    one component: the best rank-1 non-negative fit of the group's summed
-    ``a c^T``.
-
-    Returns
-    -------
-    A, C, merged : new footprints and traces; ``merged`` is the list
-    of groups (index arrays) that were merged.
-    """
-    K = A.shape[1]
-    if K < 2:
-        return A, C, []
-    grown = A if shape is None else fp.search_areas(A, shape, 1.5, max(shape))
-    overlap = (grown.T @ (A > 0).astype(np.float32)).toarray() > 0
-    overlap |= overlap.T
-    corr = np.corrcoef(C) if C.shape[1] > 1 else np.eye(K)
-    corr = np.nan_to_num(corr)
-    link = overlap & (corr > merge_thr)
-    np.fill_diagonal(link, False)
-    n, labels = connected_components(sparse.csr_matrix(link), directed=False)
-    if n == K:
-        return A, C, []
-    cols, vals, traces, groups = [], [], [], []
-    for lab in range(n):
-        members = np.flatnonzero(labels == lab)
-        if len(members) == 1:  # unmerged: kept as it is
-            k = members[0]
-            a_idx, a_val, c = A.indices[A.indptr[k]:A.indptr[k + 1]], \
-                A.data[A.indptr[k]:A.indptr[k + 1]], C[k]
-        else:
-            a_idx, a_val, c = _rank1(A, C, members)
-            groups.append(members)
-        cols.append(a_idx)
-        vals.append(a_val)
-        traces.append(c)
-    A_new = fp.from_columns(cols, vals, A.shape[0])
-    C_new = np.array(traces, np.float32)
-    return A_new, C_new, groups
-
-
-def _rank1(A, C, members, n_iter=10):
-    """Rank-1 NMF of ``sum_k a_k c_k^T`` over the members' pixels."""
-    sub = A[:, members]
-    idx = np.unique(sub.indices)
-    M = sub[idx, :].toarray()
-    Y = M @ C[members]
-    a = M.sum(axis=1)
-    c = np.maximum(a @ Y / max(a @ a, 1e-12), 0)
-    for _ in range(n_iter):
-        a = np.maximum(Y @ c / max(c @ c, 1e-12), 0)
-        c = np.maximum(a @ Y / max(a @ a, 1e-12), 0)
-    peak = a.max() if a.max() > 0 else 1.0
-    return idx.astype(np.int64), (a / peak).astype(np.float32), (c * peak).astype(np.float32)
 
 
 def bad_components(A: sparse.csc_matrix, traces: Traces, min_pixels: int,
