@@ -51,6 +51,19 @@ class ThresholdChoice:
     finder: SeedFinder
 
 
+def line_noise_text(summary) -> str:
+    """What the summary images found about stripes, as a sentence (or "")."""
+    lines = getattr(summary, "line_noise", None)
+    if not lines:
+        return ""
+    found = [name for name, key in (("row", "rows"), ("column", "cols")) if lines.get(key)]
+    if not found:
+        return "No line noise. "
+    ratio = max(lines["row_ratio"] if lines["rows"] else 0, lines["col_ratio"] if lines["cols"] else 0)
+    return (f"Line noise: {' and '.join(found)} stripes up to {ratio:.2f} x the pixel noise, "
+            "removed. ")
+
+
 def thin_polygon(verts, min_step: float = 0.5) -> list:
     """Lasso vertices as ``[[x, y], ...]``, dropping points closer than `min_step`."""
     out = []
@@ -135,7 +148,16 @@ class ThresholdWindow(tk.Toplevel):
             ttk.Radiobutton(frm, text=mode, value=mode, variable=self.mode).pack(
                 side="left", padx=4)
         ttk.Button(frm, text="Clear mask", command=self.clear_mask).pack(side="left", padx=8)
+        ttk.Separator(frm, orient="vertical").pack(side="left", fill="y", padx=8)
+        self.show_dots = tk.BooleanVar(value=True)
+        ttk.Checkbutton(frm, text="PNR / Cn dots", variable=self.show_dots,
+                        command=self._dots_toggled).pack(side="left")
         return frm
+
+    def _dots_toggled(self) -> None:
+        """Show or hide the dots of the PNR and Cn thresholds (seeds stay)."""
+        self.plot.show_threshold_dots(self.show_dots.get())
+        self.plot.refresh_dots()
 
     def _build_bottom(self, parent) -> ttk.Frame:
         frm = ttk.Frame(parent)
@@ -210,7 +232,8 @@ class ThresholdWindow(tk.Toplevel):
         self.ok_button.configure(state="normal")
         self.progress.set(0.0, "")
         self.status.show(f"{summary.Cn.shape[0]} x {summary.Cn.shape[1]} pixels, gSig "
-                         f"{summary.gSig:g}. Use the toolbar to zoom / pan (all three follow).")
+                         f"{summary.gSig:g}. {line_noise_text(summary)}Use the toolbar to "
+                         "zoom / pan (all three follow).")
 
     # -- thresholds --------------------------------------------------------------------
     def spin_changed(self, key: str) -> None:
