@@ -99,6 +99,7 @@ class MainWindow(FileRowsMixin):
             ("load", "Load files…", self.load_dialog),
             ("remove", "Remove", self.remove_selected),
             ("get", "Get…", self.get_selected),
+            ("suggest", "Suggest…", self.suggest_selected),
             ("change_all", "Change all…", self.change_all_dialog),
             ("done", "Done!", self.save_all),
             ("run", "Run extraction", self.run_extraction),
@@ -126,6 +127,14 @@ class MainWindow(FileRowsMixin):
             self.say("Select a file first, then press Get.", error=True)
             return
         self.open_threshold(sel[0])
+
+    def suggest_selected(self) -> None:
+        """*Suggest*: open Get on the selected row with the suggestion applied."""
+        sel = self.table.selected()
+        if not sel:
+            self.say("Select a file first, then press Suggest.", error=True)
+            return
+        self.open_threshold(sel[0]).suggest(with_gsig=True)
 
     def open_threshold(self, iid: str) -> ThresholdWindow:
         """Open (or raise) the threshold window of a row."""
