@@ -62,3 +62,30 @@ def test_a_video_without_saved_thresholds_starts_from_the_suggestion(tmp_path):
     assert (params.min_pnr, params.min_corr) == (9.0, 0.8)
     params, _ = start_params(path, {"min_pnr": 4.0})
     assert params.min_pnr == 4.0
+
+
+def test_a_gui_run_of_a_row_without_saved_thresholds_uses_the_suggestion(tmp_path):
+    from caliali_tk.demo.files import write_simulated
+    from caliali_tk.gui.batch import FileJob, batch_job
+    from caliali_tk.io.params import FileParams, load_params
+    from caliali_tk.pipeline import compute_summary
+    from caliali_tk.pipeline.suggest import suggest_params
+
+    path = tmp_path / "g.h5"
+    write_simulated(path, 96, 96, 400, n_neurons=15, seed=4)
+    seen, posts = [], []
+
+    def fake_extract(p, params, **kw):
+        seen.append(params)
+        return type("R", (), {"K": 0})()
+
+    class Never:
+        def is_set(self):
+            return False
+
+    job = batch_job([FileJob("a", path, FileParams(), suggest=True)], fake_extract)
+    job(lambda kind, payload=None: posts.append(kind), Never())
+    found = suggest_params(compute_summary(path, 2.5))
+    assert (seen[0].min_pnr, seen[0].min_corr) == (found["min_pnr"], found["min_corr"])
+    assert "suggested" in posts and "done" in posts
+    assert load_params(path)[0].min_pnr == found["min_pnr"]  # saved to the sidecar

@@ -162,6 +162,14 @@ class MainWindow(FileRowsMixin):
         self.say(f"{row.name}: PNR {choice.params.min_pnr:g}, Corr {choice.params.min_corr:g}, "
                  f"gSig {choice.params.gSig:g}, {n_poly} mask polygon(s): {choice.seeds} seeds")
 
+    def batch_params_used(self, iid: str, params) -> None:
+        """A run suggested a row's thresholds (it had none saved): show them."""
+        row = self.rows.get(iid)
+        if row is not None:
+            row.params = params
+            row.sources = dict(row.sources, min_pnr="suggested", min_corr="suggested")
+            self.refresh_row(iid)
+
     # -- extraction --------------------------------------------------------------------
     def run_extraction(self) -> Optional[BatchRun]:
         """Extract the selected files (or all), one after another, in a worker thread."""
