@@ -77,8 +77,9 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     Result
     """
     t0 = time.time()
-    if params is None:
-        params = resolve_params(video_path).params
+    if params is None:  # thresholds not given anywhere start from the suggestion
+        from caliali_tk.pipeline.suggest import start_suggestion
+        params = resolve_params(video_path, suggest=start_suggestion).params
     params.validate()
     stage = Stage(progress, 0.0, 1.0)
     stage(0.0, "summary images")
