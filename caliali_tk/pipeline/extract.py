@@ -149,6 +149,7 @@ class _Run:
             traces = self._temporal(A, C, bg, s.sub(0, 0.45), f"round {it + 1}")
             A, traces = self._drop_bad(A, traces)
             if A.shape[1] == 0:
+                C = traces.C  # no components left: nothing to refit
                 break
             # merged groups get their footprint from the spatial pass right after
             A, C, _ = merge_components(A, traces.C, p.merge_thr, self.shape, traces.S, p.dmin)
