@@ -3,7 +3,7 @@
 Most local maxima of Cn·PNR are noise; the cells' maxima form a tail above
 them. For each of Cn and PNR the noise maxima's mode and spread are found
 robustly (the half-sample mode, and the spread of the values below it, which
-cells do not reach) and the threshold is put ``NOISE_SD`` robust sd above the
+cells do not reach) and the threshold is put ``NOISE_SD`` such sd above the
 mode, so a video starts from thresholds fitted to its own noise instead of
 fixed numbers (issue 10).
 
@@ -26,7 +26,11 @@ from caliali_tk.core.seeds import SeedFinder
 
 __all__ = ["Suggestion", "suggest", "noise_cut", "half_sample_mode", "blob_sd"]
 
-NOISE_SD = 3.0  # thresholds sit this many robust sd above the noise maxima
+# Thresholds sit this many lower-side sd above the noise maxima's mode. The
+# maxima follow an extreme-value law whose upper tail is about twice as long
+# as the lower side it is measured on, so 5 is ~3 sd of the upper tail; at 3,
+# minisim movies got thresholds below the defaults and more false components.
+NOISE_SD = 5.0
 PNR_LIMITS = (3.0, 12.0)
 CORR_LIMITS = (0.3, 0.7)
 GSIG_LIMITS = (1.0, 10.0)
