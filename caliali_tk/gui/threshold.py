@@ -142,8 +142,6 @@ class ThresholdWindow(tk.Toplevel):
         self.show_dots = tk.BooleanVar(value=True)
         ttk.Checkbutton(frm, text="PNR / Cn dots", variable=self.show_dots,
                         command=self._dots_toggled).pack(side="left")
-        self.suggest_button = ttk.Button(frm, text="Suggest", command=self.suggest)
-        self.suggest_button.pack(side="left", padx=8)
         return frm
 
     def spin_specs(self) -> dict:
@@ -174,6 +172,8 @@ class ThresholdWindow(tk.Toplevel):
         self.ok_button = ttk.Button(frm, text="Ok!", command=self.ok, style="Accent.TButton",
                                     state="disabled")
         self.ok_button.pack(side="right", padx=6)
+        self.suggest_button = ttk.Button(frm, text="Suggest", command=self.suggest)
+        self.suggest_button.pack(side="right", padx=6)
         self.seed_label = ttk.Label(frm, text="Seeds: –", font=("TkDefaultFont", 13, "bold"),
                                     foreground="#8b008b")
         self.seed_label.pack(side="right", padx=(0, 24))

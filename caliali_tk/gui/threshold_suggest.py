@@ -45,7 +45,8 @@ def apply_suggestion(win, with_gsig: bool) -> str:
     win.params = dataclasses.replace(win.params, **changes)
     for key, (_label, field, *_rest) in win.spin_specs().items():
         win.spin_vars[key].set(f"{getattr(win.params, field):g}")
-    text = (f"Suggested (fitted to this video's noise, check the dots): PNR "
+    text = line_noise_text(win.summary) + (
+            f"Suggested (fitted to this video's noise, check the dots): PNR "
             f"{found['min_pnr']:g}, Corr {found['min_corr']:g}, gSig {found['gSig']:g}.")
     if new_gsig:
         win.suggest_pending = "thresholds"  # again, from the new images
