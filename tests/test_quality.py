@@ -60,7 +60,6 @@ def test_reject_names_the_first_failed_test():
 def consistency_twin(Y, A, C_sel, C_final, B):
     """Per component: corr over its area of a_k with sum over active frames of
     (Y - B - others)."""
-    d = Y.shape[1]
     W = active_frames(C_sel)
     area = fp.search_areas(A, SHAPE, 2.0, max(SHAPE))
     Ad = A.toarray()

@@ -12,7 +12,7 @@ from caliali_tk.demo.selftest import score_against_truth
 from caliali_tk.demo.simulate import simulate
 from caliali_tk.gui.threshold_layout import arrange
 from caliali_tk.io.params import FileParams
-from caliali_tk.io.results import load_results, results_path, write_results
+from caliali_tk.io.results import load_results, write_results
 from caliali_tk.pipeline import extract
 
 
