@@ -10,6 +10,7 @@ import bench_extraction  # noqa: E402
 import bench_gui  # noqa: E402
 import bench_oasis  # noqa: E402
 import bench_projections  # noqa: E402
+import bench_real_like  # noqa: E402
 import bench_results_mat  # noqa: E402
 import bench_seeds  # noqa: E402
 import bench_sessions  # noqa: E402
@@ -25,6 +26,7 @@ def main(argv=None):
     bench_extraction.main(quick)
     bench_sessions.main(quick)
     bench_stages.main(quick)
+    bench_real_like.main(quick)
     bench_results_mat.main(["--size", "128", "128", "1000", "--neurons", "80"] if quick else [])
     bench_gui.main()
     bench_curation.main(quick)

@@ -63,8 +63,12 @@ def test_info(movie, capsys):
     out = capsys.readouterr().out
     assert "(T, H, W) = (300, 64, 64)" in out
     assert "/Object" in out and "uint16" in out
-    assert "parameters  from default\n" in out
-    assert re.search(r"^ +min_pnr +5 +default$", out, re.M)
+    # no saved thresholds: they are suggested from the video's images (issue 10)
+    assert "parameters  from suggested, default\n" in out
+    assert re.search(r"^ +min_pnr +[\d.]+ +suggested$", out, re.M)
+    assert re.search(r"^ +gSig +2.5 +default$", out, re.M)
+    assert re.search(r"^line noise +rows [\d.]+ x pixel noise, columns", out, re.M)
+    assert re.search(r"^suggestion +min_corr [\d.]+, min_pnr [\d.]+, gSig [\d.]+", out, re.M)
     assert re.search(r"^layout +matlab \(CaliAli's /Object\)", out, re.M)
 
 

@@ -14,7 +14,10 @@ DEFAULTS = dict(min_pnr=5.0, min_corr=0.5, gSig=2.5, fps=10.0, gSiz=None,
                 spatial_filter=True, mask=[], merge_thr=0.65, max_iter=5, ar_order=1,
                 s_min=-3.0, min_pixels=5, min_trace_pnr=5.0, ring_factor=1.5,
                 bg_downsample=2, max_memory_gb=1.0, layout="auto",
-                frames_per_session=None, detrend_s=20.0)  # issue 9
+                frames_per_session=None, detrend_s=20.0,  # issue 9
+                # issue 10
+                line_noise="auto", merge_dmin=None, min_spatial_corr=0.6, min_size=0.3,
+                max_size=3.0, min_compactness=0.5, max_elongation=3.0, min_events=1)
 
 TRIANGLE = {"mode": "exclude", "points": [[1.0, 2.0], [10.5, 2.0], [4.0, 8.25]]}
 

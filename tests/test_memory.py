@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from caliali_tk.core.cnmfe import update
+from caliali_tk.core.cnmfe import merging, update
 from caliali_tk.pipeline import trace_ops as kt
 from caliali_tk.pipeline.memory import (N_TRACE_ARRAYS, TRACE_SHARE, plan_memory,
                                         trace_allocator)
@@ -80,7 +80,7 @@ def test_pair_correlations_match_corrcoef():
     pairs = rng.random((30, 30)) < 0.3
     pairs |= pairs.T
     ref = np.corrcoef(C.astype(np.float64))
-    got = update.pair_correlations(C, pairs)
+    got = merging.pair_correlations(C, pairs)
     np.fill_diagonal(pairs, False)
     np.testing.assert_allclose(got[pairs], ref[pairs], atol=1e-6)
     assert np.all(got[~pairs] == 0)

@@ -4,7 +4,7 @@ import numpy as np
 from scipy import sparse
 
 from caliali_tk.core.cnmfe import footprints as fp
-from caliali_tk.core.cnmfe import update
+from caliali_tk.core.cnmfe import merging, update
 
 
 def _blob(shape, center, sd=2.0):
@@ -31,8 +31,8 @@ def test_two_halves_of_one_neuron_merge_distinct_neurons_do_not():
     c_other = _spikes(rng, T)
     A = sparse.csc_matrix(np.stack([left, right, other], 1).astype(np.float32))
     C = np.stack([c + 0.01 * rng.standard_normal(T), c, c_other]).astype(np.float32)
-    assert update.merge_components(A, C, 0.65)[0].shape[1] == 3  # no shape: overlap only
-    A2, C2, groups = update.merge_components(A, C, 0.65, shape=shape)
+    assert merging.merge_components(A, C, 0.65)[0].shape[1] == 3  # no shape: overlap only
+    A2, C2, groups = merging.merge_components(A, C, 0.65, shape=shape)
     assert A2.shape[1] == 2 and len(groups) == 1 and sorted(groups[0]) == [0, 1]
     # the merged footprint covers the whole neuron, its product matches
     merged = int(np.argmin(np.hypot(*(fp.centers_of(A2, shape) - [10, 10]).T)))
@@ -47,7 +47,7 @@ def test_correlated_but_apart_neurons_are_not_merged():
     c = _spikes(rng, T)
     A = sparse.csc_matrix(np.stack([_blob(shape, (8, 8)), _blob(shape, (22, 22))], 1)
                           .astype(np.float32))
-    A2, *_ = update.merge_components(A, np.stack([c, c]).astype(np.float32), 0.65,
+    A2, *_ = merging.merge_components(A, np.stack([c, c]).astype(np.float32), 0.65,
                                      shape=shape)
     assert A2.shape[1] == 2
 

@@ -50,7 +50,9 @@ def cmd_info(args) -> int:
     from caliali_tk.cli.param_sources import layout_line, param_lines
     from caliali_tk.io.video import VideoFile
 
-    resolved = resolved_for(args.video, args, quiet=True)
+    from caliali_tk.cli.suggestions import info_rows, suggestion_layer
+
+    resolved = resolved_for(args.video, args, quiet=True, suggest=suggestion_layer())
     with VideoFile(args.video, resolved.params.layout) as vf:
         rows = [("file", str(vf.path)),
                 ("shape", f"(T, H, W) = {vf.shape}"),
@@ -58,6 +60,7 @@ def cmd_info(args) -> int:
                 ("dataset", vf.dataset_name),
                 ("layout", layout_line(resolved)),
                 ("sessions", _sessions(vf, resolved.params.frames_per_session))]
+    rows += info_rows(args.video, resolved.params)  # issue 10: line noise, suggestion
     rows += [("parameters", param_lines(resolved)),
              ("results", _results_info(args.video))]
     rows += [("warning", w) for w in resolved.warnings]
@@ -141,9 +144,16 @@ def _extract_one(video: str, args) -> None:
     from caliali_tk.io.results import results_path
     from caliali_tk.pipeline import extract
 
-    params = params_for(video, args)
-    out = Path(args.output) if args.output else results_path(video)
+    from caliali_tk.cli.suggestions import suggested_note, suggestion_layer
+
     bar = ProgressBar(Path(video).name)
+    resolved = resolved_for(video, args, suggest=suggestion_layer(bar))
+    note = suggested_note(resolved)
+    if note:
+        clear_line()
+        print(f"{Path(video).name}: {note}", flush=True)
+    params = resolved.params
+    out = Path(args.output) if args.output else results_path(video)
     t0 = time.perf_counter()
     result = run_cancellable(extract, video, params, progress=bar,
                               out_path=args.output)
@@ -180,7 +190,7 @@ def params_for(video, args):
     return resolved_for(video, args).params
 
 
-def resolved_for(video, args, quiet: bool = False):
+def resolved_for(video, args, quiet: bool = False, suggest=None):
     """`params_for` with the source of each value (``ResolvedParams``).
 
     Warnings go to stderr unless `quiet` (``info`` prints them itself).
@@ -193,7 +203,7 @@ def resolved_for(video, args, quiet: bool = False):
              "fps": getattr(args, "fps", None),
              "max_memory_gb": getattr(args, "max_memory", None),
              "layout": getattr(args, "layout", None)}
-    resolved = resolve_params(video, flags)
+    resolved = resolve_params(video, flags, suggest=suggest)
     if not quiet:
         for warning in resolved.warnings:
             say(f"warning: {warning}")

@@ -33,6 +33,7 @@ stored layout and transpose the four final images instead of every frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 from numba import njit
@@ -69,6 +70,9 @@ class SummaryImages:
         Whether the high-pass filter was applied.
     n_frames : int
         Frames summarised.
+    line_noise : dict or None
+        Stripes found and removed first (``rows``, ``cols``, ``row_ratio``,
+        ``col_ratio``; see :mod:`caliali_tk.core.stripes`), None if not measured.
     """
 
     Cn: np.ndarray
@@ -78,6 +82,7 @@ class SummaryImages:
     gSig: float
     spatial_filter: bool
     n_frames: int
+    line_noise: Optional[dict] = None  # issue 10
 
 
 @njit(nogil=True, cache=True)

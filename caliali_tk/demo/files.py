@@ -36,12 +36,13 @@ def write_simulated(path, height: int = 256, width: int = 256,
     """
     scene = build_scene(height, width, n_frames, n_neurons, gSig, fps, snr,
                         seed, **options)
+    dtype = np.uint8 if scene.like.bg_removed else np.uint16  # issue 10: low-range input
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
-            dset = _create_object(f, n_frames, height, width)
+            dset = _create_object(f, n_frames, height, width, dtype)
             for start in range(0, n_frames, NOISE_BLOCK):
                 stop = min(n_frames, start + NOISE_BLOCK)
-                dset[start:stop] = _to_uint16(render(scene, start, stop))
+                dset[start:stop] = _to_integer(render(scene, start, stop), dtype)
             _write_extras(f, scene.truth, frames_per_session)
     return scene.truth
 
@@ -84,14 +85,19 @@ def demo_video(folder=None) -> Path:
     return path
 
 
-def _create_object(f, T, H, W):
+def _create_object(f, T, H, W, dtype=np.uint16):
     """``/Object`` as MATLAB writes a d1 x d2 x T array: HDF5 sees (T, W, H)."""
-    return f.create_dataset("Object", shape=(T, W, H), dtype=np.uint16,
+    return f.create_dataset("Object", shape=(T, W, H), dtype=dtype,
                             chunks=(min(T, 100), W, H))
 
 
 def _to_uint16(Y):
-    return from_display(np.clip(np.rint(Y), 0, 65535).astype(np.uint16))
+    return _to_integer(Y, np.uint16)
+
+
+def _to_integer(Y, dtype):
+    top = np.iinfo(dtype).max
+    return from_display(np.clip(np.rint(Y), 0, top).astype(dtype))
 
 
 def _write_extras(f, truth, frames_per_session):

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage, sparse
 
+from caliali_tk.demo import artefacts
 from caliali_tk.demo.session_steps import SessionSteps, add_sessions, session_gain_offset
 from caliali_tk.io.params import DEFAULT_FPS
 
@@ -79,6 +80,7 @@ class Scene:
     noise_map: np.ndarray  # (H, W) noise std per pixel
     seed: int
     steps: "SessionSteps | None" = None  # issue 9: session gains, offsets, bleaching
+    like: artefacts.RealLike = field(default_factory=artefacts.RealLike)  # issue 10
 
 
 def simulate(height: int = 256, width: int = 256, n_frames: int = 2000,
@@ -103,7 +105,10 @@ def simulate(height: int = 256, width: int = 256, n_frames: int = 2000,
         Random seed; the same arguments always give the same movie.
     **options
         See `build_scene` (``background_ratio``, ``firing_rate``,
-        ``n_blobs``, ``noise``, ``min_distance``, ``sessions``).
+        ``n_blobs``, ``noise``, ``min_distance``, ``sessions``) and, for the
+        artefacts of real recordings, :mod:`caliali_tk.demo.artefacts`
+        (``line_noise``, ``col_noise``, ``block_q``, ``bg_removed``,
+        ``cell_spacing_um``, ``um_per_px``, ``single_event``).
 
     Returns
     -------
@@ -131,22 +136,34 @@ def simulate(height: int = 256, width: int = 256, n_frames: int = 2000,
 def build_scene(height, width, n_frames, n_neurons, gSig, fps, snr, seed,
                 background_ratio: float = 5.0, firing_rate: float = 0.3,
                 n_blobs: int | None = None, noise: float = 10.0,
-                min_distance: float | None = None, sessions=None) -> Scene:
+                min_distance: float | None = None, sessions=None, **real_like) -> Scene:
     """Draw every random factor of the movie except the noise.
 
     ``sessions`` (issue 9) makes the movie a concatenation of days, see
     :class:`SessionSteps` (a dict of its fields is accepted too).
     """
+    like = artefacts.RealLike(**real_like)
     rng = np.random.default_rng(seed)
-    centers = _place_centers(rng, height, width, n_neurons, gSig, min_distance)
+    if like.min_distance is not None or like.aperture:
+        min_d = like.min_distance or (1.5 * gSig if min_distance is None else min_distance)
+        radius = artefacts.aperture_radius(height, width, like.aperture, gSig) \
+            if like.aperture else None
+        centers = artefacts.dense_centers(rng, height, width, n_neurons, min_d,
+                                          max(1.0, gSig), radius)
+    else:
+        centers = _place_centers(rng, height, width, n_neurons, gSig, min_distance)
     A = np.stack([_footprint(rng, height, width, c, gSig) for c in centers]) \
         if n_neurons else np.zeros((0, height, width), np.float32)
     C, S, g = _calcium(rng, n_neurons, n_frames, fps, firing_rate)
+    artefacts.single_events(np.random.default_rng([seed, 13]), C, S, g,
+                            like.single_event, _ar_filter)
     C *= snr * noise
     S *= snr * noise
     margin = 8
     field_ = _background_field(rng, height + 2 * margin, width + 2 * margin)
     field_ = (field_ * (background_ratio * snr * noise)).astype(np.float32)
+    if like.aperture:
+        field_ *= artefacts.aperture_map(*field_.shape, like.aperture)
     if n_blobs is None:
         n_blobs = max(2, int(round(height * width / 48 ** 2)))
     blobs, blob_traces = _blobs(rng, height, width, n_frames, fps, gSig,
@@ -161,12 +178,14 @@ def build_scene(height, width, n_frames, n_neurons, gSig, fps, snr, seed,
                                       n_frames=n_frames, n_neurons=n_neurons,
                                       snr=snr, seed=seed,
                                       background_ratio=background_ratio,
-                                      firing_rate=firing_rate, n_blobs=n_blobs))
+                                      firing_rate=firing_rate, n_blobs=n_blobs,
+                                      **like.settings()))
     A_sparse = sparse.csr_matrix(truth.A.reshape(n_neurons, height * width).T)
     scene = Scene(truth, A_sparse, field_, margin,
                   _slow_walk(rng, n_frames, fps, 2, scale=1.5, period=60.0),
                   1.0 + 0.08 * _slow_walk(rng, n_frames, fps, 1, 1.0, 30.0)[:, 0],
-                  blobs, blob_traces, noise_map.astype(np.float32), seed)
+                  blobs, blob_traces, noise_map.astype(np.float32), seed,
+                  like=like)
     if sessions is not None:
         add_sessions(scene, SessionSteps.of(sessions, n_frames))
     return scene
@@ -285,6 +304,9 @@ def render(scene: Scene, start: int, stop: int) -> np.ndarray:
     n = stop - start
     neurons = (scene.A_sparse @ t.C[:, start:stop]).T if t.K else 0.0
     blobs = (scene.blobs @ scene.blob_traces[:, start:stop]).T
+    like = scene.like
+    if like.bg_removed:
+        return _render_bg_removed(scene, neurons, blobs, start, (n, H, W))
     Y = np.asarray(neurons + blobs, np.float32).reshape(n, H, W)
     for i in range(n):
         Y[i] += _shifted_field(scene, start + i, H, W) * np.float32(scene.gain[start + i])
@@ -293,7 +315,29 @@ def render(scene: Scene, start: int, stop: int) -> np.ndarray:
     if scene.steps is not None:
         session_gain_offset(scene.steps, Y, start, stop)
     Y += OFFSET
-    return Y
+    Y += _line_offsets(scene, start, Y.shape)
+    return artefacts.block_compress(Y, like.block_q * t.noise)
+
+
+def _line_offsets(scene, start, shape):
+    """Row / column stripes of frames ``start..`` (their own random stream)."""
+    like, noise = scene.like, scene.truth.noise
+    rng = np.random.default_rng([scene.seed, start // NOISE_BLOCK, 11])
+    return artefacts.line_offsets(rng, shape, like.line_noise * noise,
+                                  like.col_noise * noise)
+
+
+def _render_bg_removed(scene, neurons, blobs, start, shape):
+    """Frames of a background-removed, low-range movie (see `artefacts.bg_removed`)."""
+    n, H, W = shape
+    rng = np.random.default_rng([scene.seed, start // NOISE_BLOCK, 7])
+    noise = rng.standard_normal(shape, dtype=np.float32) * scene.noise_map
+    noise += _line_offsets(scene, start, shape)
+    Y = artefacts.bg_removed(np.asarray(neurons, np.float32).reshape(shape),
+                             np.asarray(blobs, np.float32).reshape(shape), noise,
+                             scene.truth.noise)
+    step = scene.like.block_q * artefacts.BG_REMOVED_NOISE
+    return np.maximum(artefacts.block_compress(Y, step), 0.0)
 
 
 def _shifted_field(scene, t, H, W):

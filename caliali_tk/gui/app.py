@@ -99,6 +99,7 @@ class MainWindow(FileRowsMixin):
             ("load", "Load files…", self.load_dialog),
             ("remove", "Remove", self.remove_selected),
             ("get", "Get…", self.get_selected),
+            ("suggest", "Suggest…", self.suggest_selected),
             ("change_all", "Change all…", self.change_all_dialog),
             ("done", "Done!", self.save_all),
             ("run", "Run extraction", self.run_extraction),
@@ -127,6 +128,14 @@ class MainWindow(FileRowsMixin):
             return
         self.open_threshold(sel[0])
 
+    def suggest_selected(self) -> None:
+        """*Suggest*: open Get on the selected row with the suggestion applied."""
+        sel = self.table.selected()
+        if not sel:
+            self.say("Select a file first, then press Suggest.", error=True)
+            return
+        self.open_threshold(sel[0]).suggest(with_gsig=True)
+
     def open_threshold(self, iid: str) -> ThresholdWindow:
         """Open (or raise) the threshold window of a row."""
         win = self.threshold_windows.get(iid)
@@ -152,6 +161,14 @@ class MainWindow(FileRowsMixin):
         n_poly = len(choice.params.mask)
         self.say(f"{row.name}: PNR {choice.params.min_pnr:g}, Corr {choice.params.min_corr:g}, "
                  f"gSig {choice.params.gSig:g}, {n_poly} mask polygon(s): {choice.seeds} seeds")
+
+    def batch_params_used(self, iid: str, params) -> None:
+        """A run suggested a row's thresholds (it had none saved): show them."""
+        row = self.rows.get(iid)
+        if row is not None:
+            row.params = params
+            row.sources = dict(row.sources, min_pnr="suggested", min_corr="suggested")
+            self.refresh_row(iid)
 
     # -- extraction --------------------------------------------------------------------
     def run_extraction(self) -> Optional[BatchRun]:

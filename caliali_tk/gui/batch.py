@@ -8,6 +8,7 @@ Status column, the progress bar and the log.
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from caliali_tk.errors import UserError
 from caliali_tk.io.params import FileParams, save_params
 from caliali_tk.io.results import results_path
 from caliali_tk.pipeline import Cancelled, extract
+from caliali_tk.pipeline.suggest import start_suggestion
+from caliali_tk.gui.threshold_suggest import starts_from_suggestion
 from caliali_tk.gui.runner import Eta, ThrottledProgress, Worker, format_seconds, one_line
 
 __all__ = ["FileJob", "snapshot_jobs", "batch_job", "BatchRun"]
@@ -29,6 +32,7 @@ class FileJob:
     iid: str
     path: Path
     params: FileParams
+    suggest: bool = False  # issue 10: no saved thresholds, start from the suggestion
 
 
 def snapshot_jobs(rows: dict, log: Callable) -> List[FileJob]:
@@ -40,13 +44,27 @@ def snapshot_jobs(rows: dict, log: Callable) -> List[FileJob]:
     """
     jobs = []
     for iid, row in rows.items():
-        jobs.append(FileJob(iid, row.path, row.params))
+        jobs.append(FileJob(iid, row.path, row.params, starts_from_suggestion(row)))
+        if jobs[-1].suggest:
+            continue  # saved by the worker, once the thresholds are suggested
         try:
             save_params(row.path, row.params)
             row.dirty = False
         except (UserError, OSError) as exc:
             log(f"{row.name}: parameters not saved ({exc})", "error")
     return jobs
+
+
+def _suggested(fj: FileJob, post, i: int, cancel, progress) -> FileParams:
+    """The job's parameters with the suggested thresholds; saved to its sidecar."""
+    found = start_suggestion(fj.path, fj.params, progress=progress, cancel=cancel)
+    params = dataclasses.replace(fj.params, **found)
+    try:
+        save_params(fj.path, params)
+    except (UserError, OSError):
+        pass  # the results file records the parameters all the same
+    post("suggested", (i, params))
+    return params
 
 
 def batch_job(jobs: List[FileJob], extract_fn: Callable = extract) -> Callable:
@@ -65,8 +83,9 @@ def batch_job(jobs: List[FileJob], extract_fn: Callable = extract) -> Callable:
             post("start", i)
             progress = ThrottledProgress(post, extra=i)
             try:
+                params = _suggested(fj, post, i, cancel, progress) if fj.suggest else fj.params
                 out = results_path(fj.path)
-                result = extract_fn(fj.path, fj.params, progress=progress, cancel=cancel,
+                result = extract_fn(fj.path, params, progress=progress, cancel=cancel,
                                     out_path=out)
             except Cancelled:
                 return _cancel_rest(post, i, len(jobs))
@@ -155,6 +174,15 @@ class BatchRun:
                  format_seconds(self.eta.seconds_left(overall))]
         self.view.progress.set(overall, " · ".join(p for p in parts if p))
         self.view.set_status(self.jobs[i].iid, f"running: {fraction:.0%} {message}")
+
+    def _on_suggested(self, payload) -> None:
+        i, params = payload
+        fj = self.jobs[i]
+        self.view.log(f"{fj.path.name}: no saved thresholds; suggested PNR {params.min_pnr:g}, "
+                      f"Corr {params.min_corr:g} (saved to its sidecar)")
+        used = getattr(self.view, "batch_params_used", None)
+        if used is not None:
+            used(fj.iid, params)
 
     def _on_done(self, payload) -> None:
         i, result, out = payload

@@ -28,6 +28,8 @@ from caliali_tk.pipeline import compute_summary
 from caliali_tk.gui import dialogs
 from caliali_tk.gui.runner import ThrottledProgress, Worker
 from caliali_tk.gui.threshold_plot import ThresholdPlot
+from caliali_tk.gui.threshold_suggest import (apply_suggestion, line_noise_text,
+                                               starts_from_suggestion)
 from caliali_tk.gui.widgets import (ProgressPanel, StatusLine, fit_window, forget_idle_draw,
                                     route_errors_to_tk, collect_garbage_soon)
 
@@ -85,6 +87,7 @@ class ThresholdWindow(tk.Toplevel):
         self.polygons = [dict(p) for p in row.params.mask]
         self.summary, self.finder, self.seeds = None, None, None
         self.mask: Optional[np.ndarray] = None
+        self.suggest_pending = "thresholds" if starts_from_suggestion(row) else None
         self.worker: Optional[Worker] = None
         self._gsig_after: Optional[str] = None
         self.alive = True
@@ -135,7 +138,32 @@ class ThresholdWindow(tk.Toplevel):
             ttk.Radiobutton(frm, text=mode, value=mode, variable=self.mode).pack(
                 side="left", padx=4)
         ttk.Button(frm, text="Clear mask", command=self.clear_mask).pack(side="left", padx=8)
+        ttk.Separator(frm, orient="vertical").pack(side="left", fill="y", padx=8)
+        self.show_dots = tk.BooleanVar(value=True)
+        ttk.Checkbutton(frm, text="PNR / Cn dots", variable=self.show_dots,
+                        command=self._dots_toggled).pack(side="left")
         return frm
+
+    def spin_specs(self) -> dict:
+        """The spinboxes: key -> (label, FileParams field, from, to, increment)."""
+        return SPINS
+
+    def load_images(self, gSig: float) -> None:
+        """Show the summary images at ``gSig`` (from the row, or computed)."""
+        self._load_images(gSig)
+
+    def suggest(self, with_gsig: bool = True) -> None:
+        """*Suggest*: thresholds (and gSig) fitted to this video's images; applied
+        when the images arrive if they are not shown yet."""
+        if self.summary is None:
+            self.suggest_pending = "all" if with_gsig else "thresholds"
+        elif self.alive:
+            self.status.show(apply_suggestion(self, with_gsig))
+
+    def _dots_toggled(self) -> None:
+        """Show or hide the dots of the PNR and Cn thresholds (seeds stay)."""
+        self.plot.show_threshold_dots(self.show_dots.get())
+        self.plot.refresh_dots()
 
     def _build_bottom(self, parent) -> ttk.Frame:
         frm = ttk.Frame(parent)
@@ -144,6 +172,8 @@ class ThresholdWindow(tk.Toplevel):
         self.ok_button = ttk.Button(frm, text="Ok!", command=self.ok, style="Accent.TButton",
                                     state="disabled")
         self.ok_button.pack(side="right", padx=6)
+        self.suggest_button = ttk.Button(frm, text="Suggest", command=self.suggest)
+        self.suggest_button.pack(side="right", padx=6)
         self.seed_label = ttk.Label(frm, text="Seeds: –", font=("TkDefaultFont", 13, "bold"),
                                     foreground="#8b008b")
         self.seed_label.pack(side="right", padx=(0, 24))
@@ -213,7 +243,11 @@ class ThresholdWindow(tk.Toplevel):
         self.ok_button.configure(state="normal")
         self.progress.set(0.0, "")
         self.status.show(f"{summary.Cn.shape[0]} x {summary.Cn.shape[1]} pixels, gSig "
-                         f"{summary.gSig:g}. Use the toolbar to zoom / pan (all three follow).")
+                         f"{summary.gSig:g}. {line_noise_text(summary)}Use the toolbar to "
+                         "zoom / pan (all three follow).")
+        if self.suggest_pending:  # no saved thresholds, or Suggest before the images
+            pending, self.suggest_pending = self.suggest_pending, None
+            self.suggest(with_gsig=pending == "all")
 
     # -- thresholds --------------------------------------------------------------------
     def spin_changed(self, key: str) -> None:

@@ -7,6 +7,11 @@ maxima passing the Corr threshold, magenta dots on the product = the seeds
 change only moves the dots (``set_data``) and redraws by blitting: the
 dots and titles are animated artists drawn over a cached copy of the rest of
 the figure, so a 600 x 600 image redraws in a few tens of milliseconds.
+
+The dots follow the image's scale on screen (`dot_size`): about one image
+pixel across, between ``MIN_DOT`` and ``DOT_SIZE`` points, so a few
+thousand maxima on a 750 x 480 image leave the image visible; zooming in
+makes them larger. The PNR-only and Cn-only dots can be hidden.
 """
 
 from __future__ import annotations
@@ -16,11 +21,31 @@ from typing import Optional, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from caliali_tk.gui.threshold_layout import NAMES, arrange
+
 __all__ = ["ThresholdPlot", "contrast_limits"]
 
 SHADE_RGBA = (0.12, 0.2, 0.75, 0.5)   # masked-out area
 POLY_COLOURS = {"include": "#00c000", "exclude": "#ff8c00"}
-DOT_SIZE = 3.5  # points
+DOT_SIZE = 3.5  # points, at most
+MIN_DOT = 1.0  # points, at least
+DOT_PIXELS = 0.9  # dot diameter in image pixels on screen, between the two
+
+
+def dot_size(ax_width_px: float, x_span: float, dpi: float) -> float:
+    """Marker size (points) for dots about ``DOT_PIXELS`` image pixels wide.
+
+    Examples
+    --------
+    >>> dot_size(400, 752, 100)   # a 752-pixel-wide image shown 400 px wide
+    1.0
+    >>> dot_size(800, 100, 100)   # zoomed in: capped
+    3.5
+    """
+    if x_span <= 0 or dpi <= 0:
+        return DOT_SIZE
+    points_per_pixel = ax_width_px / x_span * 72.0 / dpi
+    return float(min(DOT_SIZE, max(MIN_DOT, DOT_PIXELS * points_per_pixel)))
 
 
 def contrast_limits(image: np.ndarray, low: float = 1.0, high: float = 99.5):
@@ -53,8 +78,10 @@ class ThresholdPlot:
 
     def __init__(self, figure: Figure):
         self.figure = figure
-        axes = figure.subplots(1, 3, sharex=True, sharey=True)
-        self.ax_pnr, self.ax_cn, self.ax_prod = axes
+        self.ax_pnr = figure.add_axes((0.0, 0.0, 0.3, 0.9))
+        axes = [self.ax_pnr] + [figure.add_axes((0.35 * i, 0.0, 0.3, 0.9), sharex=self.ax_pnr,
+                                                sharey=self.ax_pnr) for i in (1, 2)]
+        self.ax_cn, self.ax_prod = axes[1:]
         self.axes = list(axes)
         self.outlines = []
         blank = np.zeros((1, 1), np.float32)
@@ -69,9 +96,9 @@ class ThresholdPlot:
         for ax in axes:
             ax.set_xticks([])
             ax.set_yticks([])
-        self.colorbars = [figure.colorbar(im, ax=ax, orientation="horizontal", fraction=0.05,
-                                          pad=0.025, aspect=30)
-                          for im, ax in zip(self.images, axes)]
+        self.colorbars = [figure.colorbar(im, cax=figure.add_axes((0.35 * i, 0.95, 0.3, 0.02)),
+                                          orientation="horizontal")
+                          for i, im in enumerate(self.images)]
         for cb in self.colorbars:
             cb.ax.tick_params(labelsize=9)
         # the thresholds, marked on the PNR and Cn colour bars
@@ -81,6 +108,7 @@ class ThresholdPlot:
         self.canvas = None
         self.background = None
         self.counts = (0, 0, 0)
+        self.threshold_dots = True
         self.ax_pnr.set_title("PNR (red: maxima ≥ PNR threshold)", fontsize=11)
         self.ax_cn.set_title("Correlation Cn (red: maxima ≥ Corr)", fontsize=11)
         # the seed count changes with every threshold, so it is an animated text placed
@@ -93,7 +121,21 @@ class ThresholdPlot:
         self.titles(None)
         for artist in self.animated():
             artist.set_animated(True)
-        figure.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.06, wspace=0.04)
+        self.layout_for = None
+        self.relayout()
+
+    def relayout(self) -> None:
+        """Place the images for the figure's current size (see `threshold_layout`)."""
+        W, H = self.figure.bbox.width, self.figure.bbox.height
+        key = (round(W), round(H), self.shape)
+        if key == self.layout_for or W < 10 or H < 10:
+            return
+        self.layout_for = key
+        cells = arrange(W, H, self.shape or (1, 1))
+        for name, ax, cb in zip(NAMES, self.axes, self.colorbars):
+            image, bar = cells[name]
+            ax.set_position([image[0] / W, image[1] / H, image[2] / W, image[3] / H])
+            cb.ax.set_position([bar[0] / W, bar[1] / H, bar[2] / W, bar[3] / H])
 
     def set_images(self, Cn: np.ndarray, PNR: np.ndarray) -> None:
         """Show new summary images (a new gSig); resets the view if the size changed."""
@@ -111,6 +153,7 @@ class ThresholdPlot:
             self.ax_pnr.set_xlim(-0.5, W - 0.5)
             self.ax_pnr.set_ylim(H - 0.5, -0.5)
         self.shape = Cn.shape
+        self.relayout()
 
     def set_seeds(self, seeds, min_pnr: float, min_corr: float) -> None:
         """Move the dots to the maxima passing each threshold; update the titles."""
@@ -152,12 +195,30 @@ class ThresholdPlot:
         return self.dots + self.threshold_lines + [self.seed_title]
 
     def attach(self, canvas) -> None:
-        """Draw through `canvas`: keep a background copy after every full draw."""
+        """Draw through `canvas`: keep a background copy after every full draw,
+        and lay the images out again when the window is resized."""
         self.canvas = canvas
         canvas.mpl_connect("draw_event", self._on_draw)
+        canvas.mpl_connect("resize_event", lambda _e: self.relayout())
+
+    def show_threshold_dots(self, show: bool) -> None:
+        """Show or hide the PNR-only and Cn-only dots (the seeds stay)."""
+        self.threshold_dots = bool(show)
+        for dots in self.dots[:2]:
+            dots.set_visible(self.threshold_dots)
+
+    def scale_dots(self) -> float:
+        """Size each image's dots to its current scale on screen; returns the last."""
+        size = DOT_SIZE
+        for ax, dots in zip(self.axes, self.dots):
+            x0, x1 = ax.get_xlim()
+            size = dot_size(ax.bbox.width, abs(x1 - x0), self.figure.dpi)
+            dots.set_markersize(size)
+        return size
 
     def _on_draw(self, _event) -> None:
         self.background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self.scale_dots()
         self._draw_animated()
 
     def _draw_animated(self) -> None:

@@ -72,6 +72,16 @@ class FileParams:
     detrend_s : float
         Window (seconds) of the slow drift removed from each session of
         ``C_raw`` before the deconvolution; 0 turns it off.
+    line_noise : {"auto", "on", "off"}
+        Remove per-frame row / column offsets (stripes): when detected,
+        always, or never.
+    merge_dmin : float or None
+        Components whose centres are this close (pixels) and whose traces
+        correlate above ``merge_thr`` are merged; None means ``2 * gSig``.
+    min_spatial_corr, min_size, max_size, min_compactness, max_elongation, min_events
+        Quality limits a component must meet to be kept (see
+        :mod:`caliali_tk.core.cnmfe.quality`; ``min_trace_pnr`` is the
+        limit on its snr); the others go to the results' ``rejected`` group.
     """
 
     min_pnr: float = 5.0
@@ -95,6 +105,20 @@ class FileParams:
     frames_per_session: Optional[List[int]] = None
     # issue 9/11: window (s) of the per-session drift removal of C_raw, 0 = off
     detrend_s: float = 20.0
+    # issue 10: line noise ("auto": removed when detected), merging, quality
+    line_noise: str = "auto"
+    merge_dmin: Optional[float] = None
+    min_spatial_corr: float = 0.6
+    min_size: float = 0.3
+    max_size: float = 3.0
+    min_compactness: float = 0.5
+    max_elongation: float = 3.0
+    min_events: int = 1
+
+    @property
+    def dmin(self) -> float:
+        """The effective merging distance (merge_dmin, or 2 gSig)."""
+        return float(self.merge_dmin) if self.merge_dmin is not None else 2.0 * self.gSig
 
     @property
     def gsiz(self) -> int:
@@ -174,6 +198,16 @@ def _to_opt_int_list(name: str, value: Any) -> Optional[List[int]]:
     return [_to_int(name, v) for v in value] or None
 
 
+def _to_opt_float(name: str, value: Any) -> Optional[float]:
+    return None if value is None else _to_float(name, value)
+
+
+def _to_str(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ParamsError(f"{name} must be a text value, got {value!r}")
+    return value
+
+
 def _to_bool(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ParamsError(f"{name} must be true or false, got {value!r}")
@@ -225,6 +259,10 @@ _CONVERT: Dict[str, Callable[[str, Any], Any]] = {
     "ring_factor": _to_float, "bg_downsample": _to_int, "max_memory_gb": _to_float,
     "layout": _to_layout,  # issue 12
     "frames_per_session": _to_opt_int_list, "detrend_s": _to_float,  # issue 9
+    "line_noise": _to_str,  # issue 10
+    "merge_dmin": _to_opt_float, "min_spatial_corr": _to_float, "min_size": _to_float,
+    "max_size": _to_float, "min_compactness": _to_float, "max_elongation": _to_float,
+    "min_events": _to_int,
 }
 assert set(_CONVERT) == {f.name for f in dataclasses.fields(FileParams)}
 
@@ -252,6 +290,14 @@ _RANGES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
     "frames_per_session": (lambda v: v is None or all(int(c) >= 1 for c in v),  # issue 9
                            "must be null or a list of frame counts >= 1"),
     "detrend_s": (lambda v: _finite(v) and v >= 0, "must be >= 0 (0 = off)"),
+    "line_noise": (lambda v: v in ("auto", "on", "off"), "must be auto, on or off"),  # issue 10
+    "merge_dmin": (lambda v: v is None or (_finite(v) and v >= 0), "must be empty or >= 0"),
+    "min_spatial_corr": (lambda v: -1 <= v <= 1, "must be between -1 and 1"),
+    "min_size": (lambda v: _finite(v) and v >= 0, "must be >= 0"),
+    "max_size": (lambda v: v > 0, "must be > 0"),
+    "min_compactness": (lambda v: 0 <= v <= 1, "must be between 0 and 1"),
+    "max_elongation": (lambda v: v >= 1, "must be >= 1"),
+    "min_events": (lambda v: v >= 0, "must be >= 0"),
 }
 
 

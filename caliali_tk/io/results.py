@@ -44,7 +44,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import h5py
 import numpy as np
@@ -53,6 +53,7 @@ from .. import __version__
 from ..errors import UserError
 from .atomic import atomic_path
 from .orientation import from_display, to_display
+from .results_groups import read_groups, write_groups
 
 RESULTS_FORMAT = "caliali-tk-results"
 RESULTS_VERSION = 1
@@ -91,6 +92,14 @@ class Result:
     attrs : dict
         Metadata: tool version, source file name/size/mtime, fps,
         frames_per_session (or None), elapsed seconds, ...
+    quality : dict
+        Metric name -> (K,) values (``/quality``; see
+        :mod:`caliali_tk.io.results_groups`); empty for older files.
+    rejected : Result or None
+        The components the quality tests rejected, same layout
+        (``/rejected``); None for older files.
+    reason : list of str
+        Of a rejected Result: the failed test of each component.
     """
 
     A: np.ndarray
@@ -108,6 +117,9 @@ class Result:
     Cn_residual: Optional[np.ndarray] = None
     PNR_residual: Optional[np.ndarray] = None
     session_baseline: Optional[np.ndarray] = None  # issue 9: (K, n_sessions)
+    quality: Dict[str, np.ndarray] = field(default_factory=dict)  # issue 10
+    rejected: Optional["Result"] = None
+    reason: List[str] = field(default_factory=list)
 
     @property
     def K(self) -> int:
@@ -231,6 +243,7 @@ def write_results(path: "str | os.PathLike[str]", result: Result, mat: bool = Fa
                     f.create_dataset(name, data=from_display(arr, layout))
                 else:
                     f.create_dataset(name, data=arr)
+            write_groups(f, result, layout)
             f.attrs.update(_root_attrs(result))
     if mat:  # issue 12
         from .results_mat import mat_path, write_results_mat
@@ -313,6 +326,7 @@ def _read(f: h5py.File) -> Result:
     result = Result(**arrays, params=json.loads(_py(f.attrs.get("params", "{}"))))
     result.attrs = _metadata(f.attrs, result.params)
     _checked_arrays(result)  # raises ValueError on inconsistent shapes
+    read_groups(f, result, layout)
     return result
 
 

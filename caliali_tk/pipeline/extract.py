@@ -24,6 +24,8 @@ from caliali_tk import __version__
 from caliali_tk.core.binning import add_to_bins, bin_time, n_bins
 from caliali_tk.core.cnmfe import footprints as fp
 from caliali_tk.core.cnmfe import update
+from caliali_tk.core.cnmfe.merging import merge_components
+from caliali_tk.core.cnmfe.quality import ConsistencyPass
 from caliali_tk.core.cnmfe.initialize import MEDIAN_FRAMES, greedy_init
 from caliali_tk.core.cnmfe.kernels import accumulate_AtY, accumulate_YCt
 from caliali_tk.core.cnmfe.ring import ds_shape
@@ -32,12 +34,14 @@ from caliali_tk.core.noise import DiffNoise, temporal_median
 from caliali_tk.io.params import FileParams
 from caliali_tk.io.precedence import resolve_params
 from caliali_tk.io.results import Result, results_path, source_info, write_results
+from caliali_tk.pipeline.finish import finished_result
 from caliali_tk.io.video import VideoFile
 from caliali_tk.core.cnmfe.background import block_mean_operator, fit_background
 from caliali_tk.core.trace_baseline import TraceBaseline
 from caliali_tk.pipeline import trace_ops as kt
 from caliali_tk.pipeline.common import Stage, check
 from caliali_tk.pipeline.memory import plan_memory, trace_allocator
+from caliali_tk.pipeline.frames import clean_video
 from caliali_tk.pipeline.residual import ResidualFrames, residual_images
 from caliali_tk.pipeline.sessions import resolve_sessions, session_video
 from caliali_tk.pipeline.summary import compute_summary, seeds_for
@@ -73,8 +77,9 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     Result
     """
     t0 = time.time()
-    if params is None:
-        params = resolve_params(video_path).params
+    if params is None:  # thresholds not given anywhere start from the suggestion
+        from caliali_tk.pipeline.suggest import start_suggestion
+        params = resolve_params(video_path, suggest=start_suggestion).params
     params.validate()
     stage = Stage(progress, 0.0, 1.0)
     stage(0.0, "summary images")
@@ -84,18 +89,24 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     summary = compute_summary(video_path, params.gSig, params.spatial_filter,
                               progress=stage.sub(0.03, 0.15), cancel=cancel,
                               use_cache=use_cache, layout=params.layout,
-                              sessions=sessions.counts)
+                              sessions=sessions.counts, line_noise=params.line_noise)
     seeds = seeds_for(summary, params.min_corr, params.min_pnr, params.mask)
     with VideoFile(video_path, params.layout) as vf:
         svf = session_video(vf, sessions, cancel)
         folder = Path(out_path).parent if out_path else Path(video_path).parent
         run = _Run(svf, params, cancel, folder)
-        A, traces, b0 = run.fit(np.stack([seeds.rows, seeds.cols], 1),
-                                stage.sub(0.15, 0.96))
-        residual = residual_images(svf, ResidualFrames(A, traces.C, run.bg, run.D, run.shape),
+        A, traces, b0, spatial_corr = run.fit(np.stack([seeds.rows, seeds.cols], 1),
+                                              stage.sub(0.15, 0.96))
+        residual = residual_images(run.vf, ResidualFrames(A, traces.C, run.bg, run.D, run.shape),
                                    summary, run.chunk, stage.sub(0.96, 0.99), cancel)
-    result = _result(A, traces, b0, summary, params, video_path, sessions,
-                     time.time() - t0, seeds.count, svf, run.dense_alloc)
+    attrs = dict(source_info(video_path), version=__version__, fps=params.fps,
+                 elapsed_s=round(time.time() - t0, 3), n_seeds=int(seeds.count),
+                 frames_per_session=list(sessions.counts) if sessions.n_sessions > 1 else None,
+                 **_session_attrs(sessions, svf))
+    if summary.line_noise is not None:
+        attrs["line_noise"] = summary.line_noise
+    result = finished_result(A, traces, spatial_corr, b0, summary, params, attrs,
+                             alloc=run.dense_alloc)
     result.attrs["file_layout"] = vf.layout  # issue 12: results keep the input's layout
     result.Cn_residual, result.PNR_residual = residual
     check(cancel)
@@ -110,7 +121,8 @@ class _Run:
     """State of one extraction: the file, settings, footprints, background."""
 
     def __init__(self, vf, params: FileParams, cancel, folder=None):
-        self.vf, self.params, self.cancel, self.folder = vf, params, cancel, folder
+        self.vf = clean_video(vf, params.gSig, params.line_noise)  # stripes removed
+        self.params, self.cancel, self.folder = params, cancel, folder
         self.shape = (vf.height, vf.width)
         self.T = vf.n_frames
         plan = plan_memory(self.shape, self.T, params.max_memory_gb)
@@ -147,21 +159,23 @@ class _Run:
             traces = self._temporal(A, C, bg, s.sub(0, 0.45), f"round {it + 1}")
             A, traces = self._drop_bad(A, traces)
             if A.shape[1] == 0:
-                C = traces.C
+                C = traces.C  # no components left: nothing to refit
                 break
-            A = self._spatial(A, traces.C, bg, noise, s.sub(0.45, 0.9), f"round {it + 1}")
-            A, C, _ = update.merge_components(A, traces.C, p.merge_thr, self.shape,
-                                              alloc=self.alloc)
+            # merged groups get their footprint from the spatial pass right after
+            A, C, _ = merge_components(A, traces.C, p.merge_thr, self.shape, traces.S, p.dmin,
+                                       alloc=self.alloc)
+            A = self._spatial(A, C, bg, noise, s.sub(0.45, 0.9), f"round {it + 1}")
             A, C = kt.normalize_inplace(A, C)
             keep = np.diff(A.indptr) >= p.min_pixels
             A, C = A[:, keep], kt.take_rows(C, keep, self.alloc)
             bg = self._background(Yds_bin, A, self._bin(C), b0_full)
             if _converged(C_prev, C, traces):
                 break
-        traces = self._temporal(A, C, bg, stage.sub(0.95, 1.0), "final traces")
-        A, traces = self._drop_bad(A, traces)
+        consistency = ConsistencyPass(A, C, self.shape, bg.up)  # issue 10: quality
+        traces = self._temporal(A, C, bg, stage.sub(0.95, 1.0), "final traces", consistency)
+        spatial_corr = consistency.finish(traces.C, bg.b0)
         self.bg = bg  # the residual images need it (issue 13)
-        return A, traces, bg.b0.reshape(self.shape)
+        return A, traces, bg.b0.reshape(self.shape), spatial_corr
 
     def _binned(self, stage: Stage):
         """Movie averaged over bins of ``tb`` frames; each pixel's noise sd."""
@@ -196,12 +210,13 @@ class _Run:
         return fit_background(Yds_bin, A_ds, C_bin, b0, self.D, self.up,
                               self.shape_ds, radius)
 
-    def _temporal(self, A, C, bg, stage: Stage, label):
+    def _temporal(self, A, C, bg, stage: Stage, label, extra=None):
         """One pass for ``A^T (Y - B)``, then HALS on the traces.
 
         ``A^T B = A^T b0 + (U^T A)^T F``, with ``F`` the background
         fluctuation on the down-sampled grid and ``U^T A`` the footprints
         summed over each block, so no full-resolution background is built.
+        ``extra`` (a `ConsistencyPass`) also sees every chunk.
         """
         p = self.params
         A_ds = sparse.csc_matrix(self.D @ A)
@@ -220,6 +235,8 @@ class _Run:
             accumulate_AtY(*ind, Y, AtY, start)
             accumulate_AtY(*ind_up, F, AtF, 0)
             AtY[:, start:start + n] -= AtF[:, :n] + Atb0
+            if extra is not None:
+                extra.add(start, Y, F)
             stage((start + n) / self.T, f"{label}: traces")
         AtA = (A.T @ A).toarray()
         return update.temporal_update(AtY, AtA, C, p.ar_order, p.s_min,
@@ -301,20 +318,6 @@ def _converged(C_prev, C, traces) -> bool:
     return bool(np.percentile(kt.row_cosines(C_prev, C), 5) > CONVERGED)
 
 
-def _result(A, traces, b0, summary, params, video_path, sessions, elapsed, n_seeds,
-            svf=None, alloc=None) -> Result:
-    shape = summary.Cn.shape
-    attrs = dict(source_info(video_path), version=__version__, fps=params.fps,
-                 elapsed_s=round(elapsed, 3), n_seeds=int(n_seeds),
-                 frames_per_session=list(sessions.counts) if sessions.n_sessions > 1 else None,
-                 **_session_attrs(sessions, svf))
-    return Result(A=_dense(A, shape, alloc), C=traces.C, C_raw=traces.C_raw,
-                  S=traces.S, b0=b0.astype(np.float32), Cn=summary.Cn,
-                  PNR=summary.PNR, centers=fp.centers_of(A, shape),
-                  sn=traces.sn, params=params.to_dict(), attrs=attrs,
-                  session_baseline=traces.baselines)
-
-
 def _session_attrs(sessions, svf) -> dict:
     """Where the sessions came from and each one's gain and offset (issue 9)."""
     out = {"session_source": sessions.source}
@@ -322,14 +325,3 @@ def _session_attrs(sessions, svf) -> dict:
         out.update(session_gain=np.asarray(svf.gains, np.float64),
                    session_offset=np.asarray(svf.offsets, np.float64))
     return out
-
-
-def _dense(A, shape, alloc=None):
-    """Footprints as (K, H, W) float32, in ``alloc``'s storage."""
-    if alloc is None:
-        return fp.to_dense(A, shape)
-    out = alloc((A.shape[1], shape[0] * shape[1]))
-    for k in range(A.shape[1]):
-        lo, hi = A.indptr[k], A.indptr[k + 1]
-        out[k, A.indices[lo:hi]] = A.data[lo:hi]
-    return out.reshape(A.shape[1], *shape)

@@ -12,15 +12,17 @@ from caliali_tk.io import cache
 from caliali_tk.io.video import VideoFile
 from caliali_tk.pipeline.common import Stage, check
 from caliali_tk.pipeline.sessions import resolve_sessions
+from caliali_tk.pipeline.frames import clean_video
 
-ALGO_VERSION = 2  # bump when the summary images change for the same input
+ALGO_VERSION = 3  # bump when the summary images change for the same input
 CHUNK_BYTES = 128 * 2 ** 20
 _FIELDS = ("Cn", "PNR", "sn", "baseline")
 
 
 def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
                     progress=None, cancel=None, use_cache: bool = True,
-                    layout: str = "auto", sessions=None) -> SummaryImages:
+                    layout: str = "auto", sessions=None,
+                    line_noise: str = "auto") -> SummaryImages:
     """Cn and PNR of a video: from the cache, or two streaming passes.
 
     Parameters
@@ -41,6 +43,9 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
         Frames per session (the sidecar's); None: the file's F, else
         detected from brightness steps (:mod:`caliali_tk.pipeline.sessions`).
         Each session has its own baseline and noise.
+    line_noise : {"auto", "on", "off"}
+        Remove row / column stripes from the frames first (when detected,
+        always, never); what was found is in ``SummaryImages.line_noise``.
 
     Returns
     -------
@@ -60,18 +65,24 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
     if may_detect:  # the brightness pass had the first quarter of the bar
         stage = stage.sub(0.25, 1.0)
     key = cache.cache_key(video_path, gSig, spatial_filter,
-                          f"{_version(counts)};layout={layout}")
+                          f"{_version(counts)};layout={layout};lines={line_noise}")
     if use_cache:
         hit = cache.load_summary(video_path, key)
         if hit is not None and all(k in hit for k in _FIELDS):
             return SummaryImages(**{k: hit[k] for k in _FIELDS}, gSig=float(gSig),
                                  spatial_filter=bool(spatial_filter),
-                                 n_frames=int(hit.get("n_frames", 0)))
+                                 n_frames=int(hit.get("n_frames", 0)),
+                                 line_noise=_lines_from(hit.get("line_noise")))
     with VideoFile(video_path, layout) as vf:
-        summary = _stream(vf, gSig, spatial_filter, stage, cancel, counts)
+        frames = clean_video(vf, gSig, line_noise)
+        summary = _stream(frames, gSig, spatial_filter, stage, cancel, counts)
+        summary.line_noise = frames.lines.summary() if frames.lines is not None else None
     if use_cache:
         arrays = {k: getattr(summary, k) for k in _FIELDS}
         arrays["n_frames"] = np.array(summary.n_frames)
+        if summary.line_noise is not None:
+            arrays["line_noise"] = np.array([summary.line_noise[k] for k in _LINE_KEYS],
+                                            np.float64)
         cache.save_summary(video_path, key, arrays)
     return summary
 
@@ -81,6 +92,18 @@ def _version(counts) -> str:
     if len(counts) < 2:
         return str(ALGO_VERSION)
     return f"{ALGO_VERSION};sessions=" + ",".join(str(c) for c in counts)
+
+
+_LINE_KEYS = ("rows", "cols", "row_ratio", "col_ratio")
+
+
+def _lines_from(values):
+    """The cached line-noise summary as a dict (None when there was none)."""
+    if values is None:
+        return None
+    v = np.asarray(values, np.float64).ravel()
+    return {"rows": bool(v[0]), "cols": bool(v[1]), "row_ratio": float(v[2]),
+            "col_ratio": float(v[3])}
 
 
 def _stream(vf: VideoFile, gSig, spatial_filter, stage: Stage, cancel,

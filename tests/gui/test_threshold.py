@@ -65,9 +65,10 @@ def test_get_thresholds_lasso_ok_done(app, small_video):
     assert win.plot.seed_title.get_text() == f"PNR × Cn: {win.seeds.count} seeds"
     assert win.seed_label.cget("text") == f"Seeds: {win.seeds.count}"
 
+    start = win.params.min_pnr  # no saved thresholds: the suggestion (issue 10)
     win.spins["pnr"].event_generate("<<Increment>>")    # the spinbox's up arrow
     settle(app.root)
-    pnr = DEFAULT.min_pnr + 0.5
+    pnr = start + 0.5
     assert win.params.min_pnr == pnr and win.spin_vars["pnr"].get() == f"{pnr:g}"
     set_spin(win, "corr", "0.6")
     assert win.params.min_corr == 0.6
@@ -134,8 +135,8 @@ def test_gsig_change_recomputes_images_then_dots(app, small_video):
 def test_bad_spin_value_is_refused(app, small_video):
     (iid,) = app.add_files([small_video])
     win = open_get(app, iid)
+    corr = win.params.min_corr
     set_spin(win, "corr", "2")
-    corr = DEFAULT.min_corr
     assert win.params.min_corr == corr and win.spin_vars["corr"].get() == f"{corr:g}"
     assert "Corr" in win.status.message and "0 to 1" in win.status.message
     set_spin(win, "gsig", "x")
@@ -216,3 +217,47 @@ def test_get_on_an_unreadable_file_says_why_in_one_line(app, small_video, dialog
     (message,) = dialog_log.of("error")
     assert "mouse1.h5" in message and "\n" not in message and "Traceback" not in message
     assert str(win.ok_button.cget("state")) == "disabled" and win.status.message == message
+
+
+def test_a_video_without_saved_thresholds_opens_at_the_suggestion(app, small_video):
+    from caliali_tk.pipeline.suggest import suggest_params
+
+    (iid,) = app.add_files([small_video])
+    win = open_get(app, iid)
+    found = suggest_params(win.summary)
+    assert found, "the small video should have enough maxima for a suggestion"
+    assert (win.params.min_pnr, win.params.min_corr) == (found["min_pnr"], found["min_corr"])
+    assert win.spin_vars["pnr"].get() == f"{found['min_pnr']:g}"
+    assert "Suggested" in win.status.message
+    assert win.seeds.count == expected_count(win)
+    # typed thresholds stay until Suggest is pressed again
+    set_spin(win, "pnr", "9")
+    assert win.params.min_pnr == 9.0
+    win.suggest_button.invoke()
+    settle(app.root)
+    assert win.params.min_pnr == found["min_pnr"]
+
+
+def test_saved_thresholds_are_kept(app, small_video):
+    from caliali_tk.io.params import save_params
+
+    save_params(small_video, FileParams(min_pnr=7.5, min_corr=0.65))
+    (iid,) = app.add_files([small_video])
+    win = open_get(app, iid)
+    assert (win.params.min_pnr, win.params.min_corr) == (7.5, 0.65)
+
+
+def test_threshold_dots_can_be_hidden_and_follow_the_image_scale(app, small_video):
+    (iid,) = app.add_files([small_video])
+    win = open_get(app, iid)
+    win.show_dots.set(False)
+    win._dots_toggled()
+    settle(app.root)
+    assert not win.plot.dots[0].get_visible() and not win.plot.dots[1].get_visible()
+    assert win.plot.dots[2].get_visible()
+    win.canvas.draw()
+    before = win.plot.dots[1].get_markersize()
+    H, W = win.summary.Cn.shape
+    win.plot.ax_pnr.set_xlim(-0.5, 16 * W)  # zoom out a lot: the dots shrink
+    win.canvas.draw()
+    assert win.plot.dots[1].get_markersize() < before

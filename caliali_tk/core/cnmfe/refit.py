@@ -21,7 +21,7 @@ import numpy as np
 from scipy import sparse
 
 from caliali_tk.core.cnmfe.initialize import greedy_init
-from caliali_tk.core.cnmfe.update import _rank1
+from caliali_tk.core.cnmfe.merging import _rank1  # moved there by issue 10
 from caliali_tk.core.deconv import deconvolve
 from caliali_tk.core.filters import centered_gaussian_kernel, spatial_filter
 from caliali_tk.core.noise import robust_noise, temporal_median

@@ -1,4 +1,5 @@
-"""The alternating CNMF-E updates: temporal, spatial, merge, clean-up.
+"""The alternating CNMF-E updates: temporal, spatial, clean-up (merging is
+in :mod:`caliali_tk.core.cnmfe.merging`).
 
 Each takes the products that a streaming pass over the movie produced
 (``A^T (Y - B)``, ``(Y - B) C^T`` on the search areas), so nothing here
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components
 
 from caliali_tk.core.deconv import deconvolve
 from caliali_tk.core.cnmfe import footprints as fp
@@ -123,97 +123,6 @@ def normalize(A: sparse.csc_matrix, C: np.ndarray, *others):
     A = A @ sparse.diags(1.0 / peaks).astype(np.float32)
     scaled = [x * peaks[:, None] for x in (C,) + others]
     return (sparse.csc_matrix(A, dtype=np.float32), *scaled)
-
-
-def merge_components(A: sparse.csc_matrix, C: np.ndarray, merge_thr: float,
-                     shape: tuple | None = None, alloc=None):
-    """Merge components whose footprints touch and traces correlate.
-
-    Two footprints touch when they overlap or, given the frame ``shape``,
-    are 8-neighbours somewhere (one neuron split in two pieces by the
-    initialisation does not overlap itself). Groups are the connected
-    pieces of the graph "touch and corr(C) > merge_thr". Each group becomes
-    one component: the best rank-1 non-negative fit of the group's summed
-    ``a c^T``.
-
-    Returns
-    -------
-    A, C, merged : new footprints and traces; ``merged`` is the list
-    of groups (index arrays) that were merged.
-    """
-    K = A.shape[1]
-    if K < 2:
-        return A, C, []
-    grown = A if shape is None else fp.search_areas(A, shape, 1.5, max(shape))
-    overlap = (grown.T @ (A > 0).astype(np.float32)).toarray() > 0
-    overlap |= overlap.T
-    corr = pair_correlations(C, overlap)
-    link = overlap & (corr > merge_thr)
-    np.fill_diagonal(link, False)
-    n, labels = connected_components(sparse.csr_matrix(link), directed=False)
-    if n == K:
-        return A, C, []
-    cols, vals, traces, groups = [], [], [], []
-    for lab in range(n):
-        members = np.flatnonzero(labels == lab)
-        if len(members) == 1:  # unmerged: kept as it is
-            k = members[0]
-            a_idx, a_val, c = A.indices[A.indptr[k]:A.indptr[k + 1]], \
-                A.data[A.indptr[k]:A.indptr[k + 1]], C[k]
-        else:
-            a_idx, a_val, c = _rank1(A, C, members)
-            groups.append(members)
-        cols.append(a_idx)
-        vals.append(a_val)
-        traces.append(c)
-    A_new = fp.from_columns(cols, vals, A.shape[0])
-    C_new = (alloc or (lambda shape: np.zeros(shape, np.float32)))((len(traces), C.shape[1]))
-    for i, c in enumerate(traces):
-        C_new[i] = c
-    return A_new, C_new, groups
-
-
-def pair_correlations(C: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """Pearson correlation of the traces of every pair marked in ``pairs``.
-
-    ``pairs`` is a boolean (K, K); other entries are 0. Only the marked
-    pairs are computed, a row at a time, so no K x T temporary is made
-    (``np.corrcoef`` would make two in float64).
-    """
-    K, T = C.shape
-    corr = np.zeros((K, K))
-    if T < 2:
-        return corr
-    mean = np.zeros(K)
-    norm = np.zeros(K)
-    for k in range(K):
-        c = np.asarray(C[k], np.float64)
-        mean[k] = c.mean()
-        norm[k] = np.sqrt(max(float(np.dot(c, c)) - T * mean[k] ** 2, 0.0))
-    for i in range(K):
-        js = np.flatnonzero(pairs[i, i + 1:]) + i + 1
-        if not len(js) or norm[i] == 0:
-            continue
-        ci = np.asarray(C[i], np.float64)
-        dots = np.asarray(C[js], np.float64) @ ci - T * mean[js] * mean[i]
-        den = norm[js] * norm[i]
-        corr[i, js] = np.where(den > 0, dots / np.where(den > 0, den, 1.0), 0.0)
-    return corr + corr.T
-
-
-def _rank1(A, C, members, n_iter=10):
-    """Rank-1 NMF of ``sum_k a_k c_k^T`` over the members' pixels."""
-    sub = A[:, members]
-    idx = np.unique(sub.indices)
-    M = sub[idx, :].toarray()
-    Y = M @ C[members]
-    a = M.sum(axis=1)
-    c = np.maximum(a @ Y / max(a @ a, 1e-12), 0)
-    for _ in range(n_iter):
-        a = np.maximum(Y @ c / max(c @ c, 1e-12), 0)
-        c = np.maximum(a @ Y / max(a @ a, 1e-12), 0)
-    peak = a.max() if a.max() > 0 else 1.0
-    return idx.astype(np.int64), (a / peak).astype(np.float32), (c * peak).astype(np.float32)
 
 
 def bad_components(A: sparse.csc_matrix, traces: Traces, min_pixels: int,

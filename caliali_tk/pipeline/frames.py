@@ -1,0 +1,89 @@
+"""The frames every pass reads: the video's chunks, line noise removed.
+
+`clean_video` measures a movie's stripes once (from a few blocks of frames
+spread over it) and returns a reader that behaves like the
+:class:`~caliali_tk.io.video.VideoFile` it wraps, except that every chunk
+comes out with its per-frame row / column offsets subtracted (issue 10).
+The offsets of each frame are computed on its first read and kept, so the
+many passes of an extraction pay for them once. The file is never changed.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional, Tuple
+
+import numpy as np
+
+from caliali_tk.core.stripes import LineNoise, line_offsets, measure_line_noise
+from caliali_tk.io.video import VideoFile
+
+__all__ = ["CleanVideo", "clean_video", "measure_video", "LINE_NOISE_MODES"]
+
+LINE_NOISE_MODES = ("auto", "on", "off")
+SAMPLE_BLOCKS = 4  # blocks of frames the stripes are measured on
+SAMPLE_FRAMES = 60  # frames per block
+
+
+def measure_video(vf: VideoFile, gSig: float, mode: str = "auto") -> Optional[LineNoise]:
+    """Stripes of a video from ``SAMPLE_BLOCKS`` blocks of frames; None if ``off``."""
+    if mode == "off":
+        return None
+    T = vf.n_frames
+    n = min(T, SAMPLE_FRAMES)
+    starts = np.unique(np.linspace(0, T - n, SAMPLE_BLOCKS).round().astype(int))
+    sample = np.concatenate([vf.read(int(s), int(s) + n) for s in starts])
+    return measure_line_noise(sample, gSig, mode)
+
+
+class CleanVideo:
+    """A video whose frames come out with line noise removed.
+
+    Parameters
+    ----------
+    vf : VideoFile
+        The open video (its attributes are passed through).
+    lines : LineNoise or None
+        What to remove; None or inactive reads the frames as they are.
+    """
+
+    def __init__(self, vf: VideoFile, lines: Optional[LineNoise]):
+        self.vf, self.lines = vf, lines
+        self._rows = self._cols = self._known = None
+        if lines is not None and lines.active:
+            self._rows = np.zeros((vf.n_frames, vf.height), np.float32)
+            self._cols = np.zeros((vf.n_frames, vf.width), np.float32)
+            self._known = np.zeros(vf.n_frames, bool)
+
+    def __getattr__(self, name):
+        return getattr(self.vf, name)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Frames ``start <= t < stop`` as float32 (n, H, W), cleaned."""
+        return self._clean(start, self.vf.read(start, stop))
+
+    def iter_chunks(self, chunk_frames: int, start: int = 0,
+                    stop: Optional[int] = None) -> Iterator[Tuple[int, np.ndarray]]:
+        """As :meth:`VideoFile.iter_chunks`, cleaned."""
+        for first, frames in self.vf.iter_chunks(chunk_frames, start, stop):
+            yield first, self._clean(first, frames)
+
+    def _clean(self, start: int, frames: np.ndarray) -> np.ndarray:
+        if self._known is None:
+            return frames
+        stop = start + len(frames)
+        todo = ~self._known[start:stop]
+        if todo.any():
+            idx = start + np.flatnonzero(todo)
+            rows, cols = line_offsets(frames[todo], self.lines.baseline, self.lines.smooth)
+            self._rows[idx], self._cols[idx] = rows, cols
+            self._known[idx] = True
+        if self.lines.rows:
+            frames -= self._rows[start:stop, :, None]
+        if self.lines.cols:
+            frames -= self._cols[start:stop, None, :]
+        return frames
+
+
+def clean_video(vf: VideoFile, gSig: float, mode: str = "auto") -> CleanVideo:
+    """Measure a video's stripes and return the reader every pass uses."""
+    return CleanVideo(vf, measure_video(vf, gSig, mode))
