@@ -28,6 +28,20 @@ summary images of ``Y - A C - B`` (missed neurons show there), and the
 ``curation`` group (:mod:`caliali_tk.io.curation_file`), which the writer
 here never touches: rewriting the extraction starts a new curation.
 
+Per-trace datasets written since issue 11 (absent from older files, which
+load with these fields ``None``):
+
+===============  ==========================  ==================================
+dataset          as h5py sees it             meaning
+===============  ==========================  ==================================
+``g``            (K, 2) float32              AR coefficients (g2 = 0: AR(1))
+``tau_decay``    (K,) float32                kernel decay time constant, s
+``tau_rise``     (K,) float32                kernel rise time constant, s
+``snr``          (K,) float32                var(C) / var(C_raw − C)
+``trace_scale``  (K, n_sessions) float32     C, C_raw, S × scale = movie units
+``order``        (K,) int64                  index before the SNR ordering
+===============  ==========================  ==================================
+
 Root attributes: ``format``, ``format_version``, ``version`` (tool),
 ``created``, ``params`` (JSON), each scalar parameter, ``source_file``,
 ``source_size``, ``source_mtime``, ``fps``, ``frames_per_session`` (if known)
@@ -86,6 +100,10 @@ class Result:
     attrs : dict
         Metadata: tool version, source file name/size/mtime, fps,
         frames_per_session (or None), elapsed seconds, ...
+    g, tau_decay, tau_rise, snr, trace_scale, order : ndarray or None
+        Per-trace kernel (AR coefficients, time constants in s), SNR, scale
+        back to movie units (per session) and index before the SNR order;
+        see the module docstring. None when not known (older files).
     """
 
     A: np.ndarray
@@ -102,6 +120,13 @@ class Result:
     # issue 13: residual summary images (H, W), None in older files
     Cn_residual: Optional[np.ndarray] = None
     PNR_residual: Optional[np.ndarray] = None
+    # issue 11: per-trace kernel, SNR, noise scale and order (None: not stored)
+    g: Optional[np.ndarray] = None
+    tau_decay: Optional[np.ndarray] = None
+    tau_rise: Optional[np.ndarray] = None
+    snr: Optional[np.ndarray] = None
+    trace_scale: Optional[np.ndarray] = None
+    order: Optional[np.ndarray] = None
 
     @property
     def K(self) -> int:
@@ -221,6 +246,7 @@ def write_results(path: "str | os.PathLike[str]", result: Result, mat: bool = Fa
                     f.create_dataset(name, data=from_display(arr, layout))
                 else:
                     f.create_dataset(name, data=arr)
+            _write_trace_info(f, result)
             f.attrs.update(_root_attrs(result))
     if mat:  # issue 12
         from .results_mat import mat_path, write_results_mat
@@ -296,6 +322,7 @@ def _read(f: h5py.File) -> Result:
                                                         layout))
     result = Result(**arrays, params=json.loads(_py(f.attrs.get("params", "{}"))))
     result.attrs = _metadata(f.attrs, result.params)
+    _read_trace_info(f, result)
     _checked_arrays(result)  # raises ValueError on inconsistent shapes
     return result
 
@@ -316,3 +343,34 @@ def _py(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+# issue 11: per-trace datasets (optional; older files do not have them)
+_TRACE_INFO = {"g": (np.float32, 2), "tau_decay": (np.float32, 1), "tau_rise": (np.float32, 1),
+               "snr": (np.float32, 1), "trace_scale": (np.float32, 2), "order": (np.int64, 1)}
+
+
+def _trace_info_arrays(result: Result) -> Dict[str, np.ndarray]:
+    """The per-trace fields that are set, checked against K."""
+    out = {}
+    for name, (dtype, ndim) in _TRACE_INFO.items():
+        value = getattr(result, name, None)
+        if value is None:
+            continue
+        arr = np.asarray(value, dtype=dtype)
+        if arr.ndim != ndim or arr.shape[0] != result.K:
+            raise ValueError(f"Result.{name} has shape {arr.shape}, expected {result.K} rows")
+        out[name] = arr
+    return out
+
+
+def _write_trace_info(f: h5py.File, result: Result) -> None:
+    for name, arr in _trace_info_arrays(result).items():
+        f.create_dataset(name, data=arr)
+
+
+def _read_trace_info(f: h5py.File, result: Result) -> None:
+    for name, (dtype, _) in _TRACE_INFO.items():
+        if isinstance(f.get(name), h5py.Dataset):
+            setattr(result, name, np.asarray(f[name][()], dtype=dtype))
+    _trace_info_arrays(result)  # raises ValueError on inconsistent shapes

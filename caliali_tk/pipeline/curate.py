@@ -30,6 +30,7 @@ from caliali_tk.io.curation import Components, Curation, CurationError
 from caliali_tk.io.params import FileParams
 from caliali_tk.io.video import VideoFile
 from caliali_tk.pipeline.common import Stage, check
+from caliali_tk.pipeline.traces import deconv_settings
 
 __all__ = ["source_video", "Edit", "plan_merge", "plan_add", "merge", "add_neuron"]
 
@@ -219,7 +220,7 @@ def _fit(cur, targets, exclude: set, video, p: FileParams, stage: Stage, cancel)
             stop = start + len(frames)
             raw[:, start:stop] = fit.traces(frames[:, rs, cs], C_fixed[:, start:stop])
             stage(stop / res.T, "refitting traces")
-    return refit.deconvolve_traces(raw, int(p.ar_order), float(p.s_min))
+    return refit.deconvolve_traces(raw, deconv_settings(p))
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:

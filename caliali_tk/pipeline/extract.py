@@ -36,6 +36,7 @@ from caliali_tk.core.cnmfe.background import block_mean_operator, fit_background
 from caliali_tk.pipeline.common import Stage, check
 from caliali_tk.pipeline.residual import ResidualFrames, residual_images
 from caliali_tk.pipeline.summary import compute_summary, seeds_for
+from caliali_tk.pipeline.traces import deconv_settings, finish_traces
 
 CONVERGED = 0.99  # stop when 95% of the traces have this cosine with the last round's
 MAX_CHUNK_FRAMES = 500  # frames read at a time, at most
@@ -89,8 +90,10 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
         fps_session = vf.frames_per_session
         residual = residual_images(vf, ResidualFrames(A, traces.C, run.bg, run.D, run.shape),
                                    summary, run.chunk, stage.sub(0.96, 0.99), cancel)
-    result = _result(A, traces, b0, summary, params, video_path, fps_session,
+    A, traces, info = finish_traces(A, traces, params, fps_session)  # after the residual:
+    result = _result(A, traces, b0, summary, params, video_path, fps_session,  # movie units
                      time.time() - t0, seeds.count)
+    info.attach(result)
     result.attrs["file_layout"] = vf.layout  # issue 12: results keep the input's layout
     result.Cn_residual, result.PNR_residual = residual
     check(cancel)
@@ -116,6 +119,7 @@ class _Run:
         self.ds = int(params.bg_downsample)
         self.D, self.up = block_mean_operator(self.shape, self.ds)
         self.shape_ds = ds_shape(self.shape, self.ds)
+        self.deconv = deconv_settings(params)
 
     # ------------------------------------------------------------ stages --
 
@@ -192,7 +196,6 @@ class _Run:
         fluctuation on the down-sampled grid and ``U^T A`` the footprints
         summed over each block, so no full-resolution background is built.
         """
-        p = self.params
         A_ds = sparse.csc_matrix(self.D @ A)
         A_up = sparse.csc_matrix(sparse.diags(np.bincount(bg.up).astype(np.float32)) @ A_ds)
         AtY = np.zeros((A.shape[1], self.T), np.float32)
@@ -209,7 +212,7 @@ class _Run:
             stage((start + n) / self.T, f"{label}: traces")
         AtY -= AtF + (A.T @ bg.b0)[:, None]
         AtA = (A.T @ A).toarray()
-        return update.temporal_update(AtY, AtA, C, p.ar_order, p.s_min)
+        return update.temporal_update(AtY, AtA, C, self.deconv)
 
     def _spatial(self, A, C, bg, noise, stage: Stage, label):
         """One pass for ``(Y - B) C^T`` on the search areas, then HALS.

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from caliali_tk.core.deconv import deconvolve
+from caliali_tk.core.deconv import DeconvSettings, deconvolve_trace
 from caliali_tk.core.cnmfe import footprints as fp
 from caliali_tk.core.cnmfe.kernels import entries_by_pixel, hals_spatial
 
@@ -21,7 +21,8 @@ from caliali_tk.core.cnmfe.kernels import entries_by_pixel, hals_spatial
 @dataclass
 class Traces:
     """Denoised ``C``, raw ``C_raw`` (baseline removed), spikes ``S`` and the
-    per-trace noise ``sn`` and AR coefficients ``g`` (K x p)."""
+    per-trace noise ``sn`` and AR coefficients ``g`` (K x 2; ``g[:, 1] = 0``
+    for an AR(1) kernel)."""
 
     C: np.ndarray
     C_raw: np.ndarray
@@ -31,7 +32,7 @@ class Traces:
 
 
 def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
-                    p: int = 1, s_min: float = -3.0, n_sweeps: int = 2) -> Traces:
+                    settings: DeconvSettings | None = None, n_sweeps: int = 2) -> Traces:
     """HALS on the traces, each one deconvolved with OASIS as it is updated.
 
     Parameters
@@ -42,29 +43,32 @@ def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
         Gram matrix of the footprints.
     C : ndarray (K, T)
         Current traces (the starting point).
-    p : int
-        AR order of the calcium model (1 or 2).
-    s_min : float
-        Minimum spike size; negative means that many times the trace noise.
+    settings : DeconvSettings, optional
+        How each trace is deconvolved (:func:`deconvolve_trace`); the
+        defaults if None. The kernel and noise found for a neuron in the
+        first sweep are kept for the later ones.
     n_sweeps : int
         HALS sweeps over the components.
     """
+    settings = DeconvSettings() if settings is None else settings
     K, T = AtYb.shape
     C = np.array(C, np.float64)
     C_raw = np.zeros((K, T))
     S = np.zeros((K, T))
     sn = np.zeros(K)
-    g = np.zeros((K, p))
+    g = np.zeros((K, 2))
+    kernel = [(None, None)] * K
     for sweep in range(n_sweeps):
         for k in range(K):
             akk = AtA[k, k]
             if akk <= 0:
                 continue
             raw = C[k] + (AtYb[k] - AtA[k] @ C) / akk
-            d = deconvolve(raw, p=p, s_min=s_min)
+            d = deconvolve_trace(raw, settings, *kernel[k])
+            kernel[k] = (d.g, d.sn)
             C[k] = d.c
             C_raw[k] = raw - d.b
-            S[k], sn[k], g[k] = d.s, d.sn, np.resize(d.g, p)
+            S[k], sn[k], g[k] = d.s, d.sn, np.pad(d.g, (0, 2 - d.g.size))
     return Traces(C.astype(np.float32), C_raw.astype(np.float32),
                   S.astype(np.float32), sn.astype(np.float32), g)
 
