@@ -19,9 +19,9 @@ Movies (128 × 128):
 Methods (``FileParams`` settings): ``legacy`` (the preset of caliali-tk
 before issue 11: AR(1) from the autocovariance, σ from the raw spectrum,
 thresholded at 3 σ), ``ar1`` / ``ar2`` / ``auto`` (kernel fitted on the
-trace, thresholded at 3 σ; ``auto`` is the default), ``auto-constrained``
-(noise-constrained L1), ``caliali`` (CaliAli's final pass: AR(2), foopsi,
-s_min −5).
+trace, thresholded at 3 σ; ``auto`` is the default), ``auto-2σ`` (s_min
+−2), ``auto-constrained`` (noise-constrained L1, no minimum spike size),
+``caliali`` (CaliAli's final pass: AR(2), foopsi, s_min −5).
 
 Per movie and method: F1 of the neurons (Hungarian matching of centres
 within 4 px), the median Pearson r over matched neurons of C and C_raw with
@@ -54,7 +54,8 @@ METHODS = {
     "ar1": dict(deconv_model="ar1"),
     "ar2": dict(deconv_model="ar2"),
     "auto": dict(),
-    "auto-constrained": dict(deconv_method="constrained"),
+    "auto-2σ": dict(s_min=-2.0),
+    "auto-constrained": dict(deconv_method="constrained", s_min=0.0),
     "caliali": dict(deconv_preset="caliali"),
 }
 QUICK_METHODS = ("legacy", "auto", "caliali")

@@ -227,3 +227,31 @@ def test_fit_kernel_stays_inside_the_prior():
     y = calcium(s, 8.0, 0.0, fps) + 0.05 * rng.standard_normal(T)  # slower than the prior
     tau_d, _ = fit_kernel(y, s > 0, fps, 1, (0.1, 3.0))
     assert 2.9 <= tau_d <= 3.0
+
+
+def test_active_window_is_the_most_variable_one():
+    from caliali_tk.core.deconv.trace import _active_window
+
+    rng = np.random.default_rng(12)
+    y = rng.standard_normal(300)
+    y[200:240] += 5 * rng.standard_normal(40)
+    w = _active_window(y, 50)
+    twin = max(range(251), key=lambda a: np.var(y[a:a + 50]))
+    np.testing.assert_array_equal(w, y[twin:twin + 50])
+    assert _active_window(y, 400) is y
+
+
+def test_long_traces_fit_their_kernel_on_a_window(monkeypatch):
+    from caliali_tk.core.deconv import trace
+
+    rng = np.random.default_rng(13)
+    fps, T = 20.0, 6000
+    truth = calcium((rng.random(T) < 0.3 / fps) * rng.uniform(0.7, 1.3, T), 0.5, 0.05, fps)
+    y = truth + 0.1 * rng.standard_normal(T)
+    settings = DeconvSettings(model="ar2", fps=fps)
+    whole = deconvolve_trace(y, settings)
+    monkeypatch.setattr(trace, "KERNEL_MAX_FRAMES", 2000)
+    windowed = deconvolve_trace(y, settings)
+    assert windowed.c.size == T
+    assert kernel_taus(windowed.g, fps) == pytest.approx(kernel_taus(whole.g, fps), rel=0.1)
+    assert pearson(windowed.c, truth) > 0.99

@@ -37,8 +37,8 @@ MIN_DECAY_FRAMES = 0.5
 MAX_RISE_FRACTION = 0.5
 #: Shortest rise time constant searched, in frames (its root is e^-20 ≈ 0).
 MIN_RISE_FRAMES = 0.05
-_LOG_TOL = 0.01  # tolerance of the searches in log time (1 %)
-_MAX_SWEEPS = 6  # rounds of the (decay, rise) coordinate search
+_LOG_TOL = 0.02  # tolerance of the searches in log time (2 %)
+_MAX_SWEEPS = 4  # rounds of the (decay, rise) coordinate search
 _NEAR = np.log(1.4)  # half-width (log time) of a search near an earlier fit
 
 

@@ -35,6 +35,9 @@ __all__ = ["deconvolve_trace", "estimate_kernel", "SUPPORT_S_MIN", "N_REFINE"]
 SUPPORT_S_MIN = -3.0
 #: Rounds of "find the support, fit the kernel" (it usually settles in 2).
 N_REFINE = 3
+#: Longer traces have their kernel and σ estimated on their most active
+#: window of this many frames (the final solve is on the whole trace).
+KERNEL_MAX_FRAMES = 5000
 _SETTLED = 0.02  # relative change of the time constants that ends the rounds
 
 
@@ -77,7 +80,7 @@ def deconvolve_trace(y, settings: DeconvSettings, g=None, sn=None) -> Deconv:
     else:
         p = None
         if g is None:
-            g, sn = estimate_kernel(y, settings, sn)
+            g, sn = estimate_kernel(_active_window(y, KERNEL_MAX_FRAMES), settings, sn)
     return deconvolve(y, p=p or 1, g=g, sn=sn, s_min=settings.s_min,
                       method=settings.method, lam=settings.lam * sn)
 
@@ -130,6 +133,17 @@ def estimate_kernel(y, settings: DeconvSettings, sn=None):
         if settled:
             break
     return ar_from_taus(tau_d, tau_r, fps), sn
+
+
+def _active_window(y, n):
+    """The ``n`` consecutive samples of y with the largest variance (all of a short y)."""
+    if y.size <= n:
+        return y
+    c1 = np.concatenate([[0.0], np.cumsum(y - y.mean())])
+    c2 = np.concatenate([[0.0], np.cumsum((y - y.mean()) ** 2)])
+    s1, s2 = c1[n:] - c1[:-n], c2[n:] - c2[:-n]
+    start = int(np.argmax(s2 - s1 * s1 / n))
+    return y[start:start + n]
 
 
 def _clip(tau, lo, hi):
