@@ -15,7 +15,7 @@ DEFAULTS = dict(min_pnr=5.0, min_corr=0.5, gSig=2.5, fps=10.0, gSiz=None,
                 s_min=-3.0, min_pixels=5, min_trace_pnr=5.0, ring_factor=1.5,
                 bg_downsample=2, max_memory_gb=2.0, layout="auto", deconv_model="auto",
                 deconv_method="thresholded", deconv_lam=0.0, deconv_preset="none",
-                tau_decay_min=0.1, tau_decay_max=5.0, scale_to_noise=True,
+                tau_decay_min=0.1, tau_decay_max=5.0, scale_to_noise=False,
                 order_by_snr=True)
 
 TRIANGLE = {"mode": "exclude", "points": [[1.0, 2.0], [10.5, 2.0], [4.0, 8.25]]}

@@ -66,7 +66,7 @@ def test_finish_traces_scale_recovers_movie_units_and_orders_by_snr(sessions):
     K, T, fps = 4, 800, 20.0
     traces = _traces(rng, K, T, fps)
     A = sparse.csc_matrix(np.eye(10, K, dtype=np.float32))
-    params = FileParams(fps=fps)
+    params = FileParams(fps=fps, scale_to_noise=True)
     A2, out, info = finish_traces(A, traces, params, sessions)
     order = info.order
     assert sorted(order) == list(range(K))
@@ -87,14 +87,14 @@ def test_finish_traces_scale_recovers_movie_units_and_orders_by_snr(sessions):
     assert info.g.shape == (K, 2)
 
 
-def test_finish_traces_can_keep_units_and_order():
+def test_finish_traces_by_default_keeps_movie_units_and_stores_the_noise():
     rng = np.random.default_rng(3)
     traces = _traces(rng, 3, 500, 10.0)
     A = sparse.csc_matrix(np.eye(5, 3, dtype=np.float32))
-    _, out, info = finish_traces(A, traces, FileParams(fps=10.0, scale_to_noise=False,
-                                                       order_by_snr=False))
-    assert list(info.order) == [0, 1, 2] and np.all(info.trace_scale == 1)
+    _, out, info = finish_traces(A, traces, FileParams(fps=10.0, order_by_snr=False))
+    assert list(info.order) == [0, 1, 2]
     np.testing.assert_array_equal(out.C_raw, traces.C_raw)
+    assert info.trace_scale == pytest.approx(np.full((3, 1), 0.2), rel=0.15)
 
 
 def test_deconv_settings_follow_the_params_and_the_preset():
@@ -143,5 +143,17 @@ def test_results_file_keeps_the_trace_info(extracted):
         np.testing.assert_allclose(getattr(loaded, name), getattr(result, name))
     assert loaded.g.shape == (result.K, 2) and loaded.trace_scale.shape == (result.K, 1)
     assert np.all(np.diff(loaded.snr) <= 0)
-    # C_raw is in noise units
-    assert np.median([trace_noise(r) for r in loaded.C_raw - loaded.C]) == pytest.approx(1.0, abs=0.15)
+    # trace_scale is the noise of each trace (movie units by default)
+    resid_noise = np.array([trace_noise(r) for r in loaded.C_raw - loaded.C])
+    np.testing.assert_allclose(loaded.trace_scale[:, 0], resid_noise, rtol=1e-4)
+
+
+def test_curation_refuses_edits_of_traces_in_noise_units(extracted):
+    from caliali_tk.io.curation import Curation, CurationError
+    from caliali_tk.pipeline.curate import plan_merge
+
+    path, _, result = extracted
+    loaded = load_results(results_path(path))
+    loaded.params["scale_to_noise"] = True
+    with pytest.raises(CurationError, match="noise units"):
+        plan_merge(Curation(loaded), [1, 2], path)

@@ -72,8 +72,10 @@ class FileParams:
         'constrained'), the L1 penalty of 'foopsi' (in noise σ), a named
         preset ('none': the fields; 'caliali': CaliAli's final pass, AR(2)
         'foopsi' s_min −5; 'legacy': before issue 11) that overrides model,
-        method and s_min, the prior bounds of the decay time (s), traces in
-        noise units, neurons ordered by SNR. See
+        method and s_min, the prior bounds of the decay time (s), traces
+        stored in noise units (CaliAli's scale_to_noise; off by default so
+        that A·C stays in movie units, which the residual images and
+        curation need), neurons ordered by SNR. See
         :mod:`caliali_tk.core.deconv.settings`.
     """
 
@@ -100,7 +102,7 @@ class FileParams:
     deconv_preset: str = "none"
     tau_decay_min: float = 0.1
     tau_decay_max: float = 5.0
-    scale_to_noise: bool = True
+    scale_to_noise: bool = False
     order_by_snr: bool = True
 
     @property

@@ -38,9 +38,13 @@ dataset          as h5py sees it             meaning
 ``tau_decay``    (K,) float32                kernel decay time constant, s
 ``tau_rise``     (K,) float32                kernel rise time constant, s
 ``snr``          (K,) float32                var(C) / var(C_raw − C)
-``trace_scale``  (K, n_sessions) float32     C, C_raw, S × scale = movie units
+``trace_scale``  (K, n_sessions) float32     noise σ of each trace per session
 ``order``        (K,) int64                  index before the SNR ordering
 ===============  ==========================  ==================================
+
+With the parameter ``scale_to_noise`` (CaliAli's) C, C_raw and S are stored
+divided by ``trace_scale`` (noise units); multiply to get movie units back.
+Read and written by :mod:`caliali_tk.io.results_traces`.
 
 Root attributes: ``format``, ``format_version``, ``version`` (tool),
 ``created``, ``params`` (JSON), each scalar parameter, ``source_file``,
@@ -62,6 +66,7 @@ import numpy as np
 from .. import __version__
 from ..errors import UserError
 from .atomic import atomic_path
+from .results_traces import read_trace_info, write_trace_info  # issue 11
 from .orientation import from_display, to_display
 
 RESULTS_FORMAT = "caliali-tk-results"
@@ -246,7 +251,7 @@ def write_results(path: "str | os.PathLike[str]", result: Result, mat: bool = Fa
                     f.create_dataset(name, data=from_display(arr, layout))
                 else:
                     f.create_dataset(name, data=arr)
-            _write_trace_info(f, result)
+            write_trace_info(f, result)
             f.attrs.update(_root_attrs(result))
     if mat:  # issue 12
         from .results_mat import mat_path, write_results_mat
@@ -322,7 +327,7 @@ def _read(f: h5py.File) -> Result:
                                                         layout))
     result = Result(**arrays, params=json.loads(_py(f.attrs.get("params", "{}"))))
     result.attrs = _metadata(f.attrs, result.params)
-    _read_trace_info(f, result)
+    read_trace_info(f, result)
     _checked_arrays(result)  # raises ValueError on inconsistent shapes
     return result
 
@@ -343,34 +348,3 @@ def _py(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-# issue 11: per-trace datasets (optional; older files do not have them)
-_TRACE_INFO = {"g": (np.float32, 2), "tau_decay": (np.float32, 1), "tau_rise": (np.float32, 1),
-               "snr": (np.float32, 1), "trace_scale": (np.float32, 2), "order": (np.int64, 1)}
-
-
-def _trace_info_arrays(result: Result) -> Dict[str, np.ndarray]:
-    """The per-trace fields that are set, checked against K."""
-    out = {}
-    for name, (dtype, ndim) in _TRACE_INFO.items():
-        value = getattr(result, name, None)
-        if value is None:
-            continue
-        arr = np.asarray(value, dtype=dtype)
-        if arr.ndim != ndim or arr.shape[0] != result.K:
-            raise ValueError(f"Result.{name} has shape {arr.shape}, expected {result.K} rows")
-        out[name] = arr
-    return out
-
-
-def _write_trace_info(f: h5py.File, result: Result) -> None:
-    for name, arr in _trace_info_arrays(result).items():
-        f.create_dataset(name, data=arr)
-
-
-def _read_trace_info(f: h5py.File, result: Result) -> None:
-    for name, (dtype, _) in _TRACE_INFO.items():
-        if isinstance(f.get(name), h5py.Dataset):
-            setattr(result, name, np.asarray(f[name][()], dtype=dtype))
-    _trace_info_arrays(result)  # raises ValueError on inconsistent shapes

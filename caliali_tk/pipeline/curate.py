@@ -64,8 +64,12 @@ def source_video(results_file, result) -> Path:
 
 
 def _params(result) -> FileParams:
-    return FileParams.from_dict({k: v for k, v in result.params.items()
-                                 if k in FileParams.__dataclass_fields__})
+    p = FileParams.from_dict({k: v for k, v in result.params.items()
+                              if k in FileParams.__dataclass_fields__})
+    if p.scale_to_noise:  # issue 11: the model A·C must be in movie units here
+        raise CurationError("these traces are stored in noise units (scale_to_noise); "
+                            "merging and adding neurons need an extraction in movie units")
+    return p
 
 
 @dataclass

@@ -3,8 +3,9 @@
 :func:`deconv_settings` turns a :class:`~caliali_tk.io.params.FileParams`
 into the :class:`~caliali_tk.core.deconv.DeconvSettings` that every
 temporal update uses; :func:`finish_traces` is CaliAli's post-processing of
-the final traces (noise units, SNR order) and collects what the results
-file stores about each trace (g, rise and decay times, SNR, the scale).
+the final traces (noise σ per session, noise units, SNR order) and collects
+what the results file stores about each trace (g, rise and decay times,
+SNR, the scale).
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ class TraceInfo:
     snr : ndarray float32 (K,)
         ``var(C) / var(C_raw − C)``.
     trace_scale : ndarray float32 (K, n_sessions)
-        Factor that takes C, C_raw and S back to movie units (the noise σ of
-        the trace in each session when the traces are in noise units, else 1).
+        The noise σ of each trace in each session (movie units): the stored
+        traces are divided by it when ``scale_to_noise`` is set, and
+        multiplying by it takes them back to movie units.
     order : ndarray int64 (K,)
         For each neuron as stored, its index before the SNR ordering.
     """
@@ -62,13 +64,14 @@ class TraceInfo:
 
 
 def finish_traces(A, traces: Traces, params: FileParams, frames_per_session=None):
-    """Noise units and SNR order, as CaliAli finishes an extraction.
+    """CaliAli's finish: the noise of each trace per session, noise units, SNR order.
 
-    With ``params.scale_to_noise`` each trace is divided, session by
-    session, by its noise σ (from the residual of the deconvolution,
-    :func:`~caliali_tk.core.cnmfe.postprocess.noise_scale`) and deconvolved
-    again with its own kernel (one session: C and S simply scale along);
-    with ``params.order_by_snr`` the neurons are sorted by decreasing SNR.
+    The noise σ of each trace in each session comes from the residual of the
+    deconvolution (:func:`~caliali_tk.core.cnmfe.postprocess.noise_scale`);
+    with ``params.scale_to_noise`` each trace is divided by it, session by
+    session, and deconvolved again with its own kernel (with one session C
+    and S simply scale along). With ``params.order_by_snr`` the neurons are
+    sorted by decreasing SNR.
 
     Parameters
     ----------
@@ -84,9 +87,9 @@ def finish_traces(A, traces: Traces, params: FileParams, frames_per_session=None
     """
     K, T = traces.C.shape
     slices = post.session_slices(T, frames_per_session)
-    scale = np.ones((K, len(slices)), np.float32)
+    scale = post.noise_scale(traces.C_raw, traces.C, slices) if K else \
+        np.ones((0, len(slices)), np.float32)
     if params.scale_to_noise and K:
-        scale = post.noise_scale(traces.C_raw, traces.C, slices)
         traces = _rescaled(traces, scale, slices, deconv_settings(params))
     snr = post.trace_snr(traces.C, traces.C_raw)
     order = post.snr_order(snr) if params.order_by_snr else np.arange(K, dtype=np.int64)
