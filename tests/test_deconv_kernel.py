@@ -255,3 +255,12 @@ def test_long_traces_fit_their_kernel_on_a_window(monkeypatch):
     assert windowed.c.size == T
     assert kernel_taus(windowed.g, fps) == pytest.approx(kernel_taus(whole.g, fps), rel=0.1)
     assert pearson(windowed.c, truth) > 0.99
+
+
+def test_given_kernel_without_noise_and_the_legacy_fit():
+    rng = np.random.default_rng(14)
+    y = calcium((rng.random(2000) < 0.03) * 1.0, 0.5, 0.0, 10.0) + 0.1 * rng.standard_normal(2000)
+    d = deconvolve_trace(y, DeconvSettings(fps=10.0, method="foopsi", lam=1.0), g=[0.8])
+    assert d.sn == pytest.approx(trace_noise(y)) and d.lam == pytest.approx(d.sn)
+    legacy = deconvolve_trace(y, DeconvSettings(fps=10.0).with_preset("legacy"))
+    np.testing.assert_allclose(legacy.g, estimate_ar(y, 1, trace_noise(y)))

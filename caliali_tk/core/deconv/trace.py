@@ -74,14 +74,13 @@ def deconvolve_trace(y, settings: DeconvSettings, g=None, sn=None) -> Deconv:
     [0.5, 0.05]
     """
     y = _clean_trace(y)
-    if settings.ar_fit == "autocov":
-        sn = (trace_noise(y) if y.size else 0.0) if sn is None else sn
-        p = 2 if settings.model == "ar2" else 1
-    else:
-        p = None
-        if g is None:
-            g, sn = estimate_kernel(_active_window(y, KERNEL_MAX_FRAMES), settings, sn)
-    return deconvolve(y, p=p or 1, g=g, sn=sn, s_min=settings.s_min,
+    if settings.ar_fit == "refined" and g is None:
+        g, sn = estimate_kernel(_active_window(y, KERNEL_MAX_FRAMES), settings, sn)
+    if sn is None:
+        sn = trace_noise(y) if y.size else 0.0
+    # p only matters when g is still None: the autocovariance fit of deconvolve
+    p = 2 if settings.model == "ar2" else 1
+    return deconvolve(y, p=p, g=g, sn=sn, s_min=settings.s_min,
                       method=settings.method, lam=settings.lam * sn)
 
 
