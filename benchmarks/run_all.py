@@ -15,6 +15,7 @@ import bench_results_mat  # noqa: E402
 import bench_seeds  # noqa: E402
 import bench_sessions  # noqa: E402
 import bench_stages  # noqa: E402
+import bench_traces  # noqa: E402
 
 
 def main(argv=None):
@@ -28,6 +29,7 @@ def main(argv=None):
     bench_stages.main(quick)
     bench_real_like.main(quick)
     bench_results_mat.main(["--size", "128", "128", "1000", "--neurons", "80"] if quick else [])
+    bench_traces.main(quick)
     bench_gui.main()
     bench_curation.main(quick)
 

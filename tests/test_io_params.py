@@ -11,13 +11,17 @@ from caliali_tk.io.params import (FileParams, gsiz_of, load_params, save_params,
                                   sidecar_path)
 
 DEFAULTS = dict(min_pnr=5.0, min_corr=0.5, gSig=2.5, fps=10.0, gSiz=None,
-                spatial_filter=True, mask=[], merge_thr=0.65, max_iter=5, ar_order=1,
+                spatial_filter=True, mask=[], merge_thr=0.65, max_iter=5,
                 s_min=-3.0, min_pixels=5, min_trace_pnr=5.0, ring_factor=1.5,
                 bg_downsample=2, max_memory_gb=1.0, layout="auto",
                 frames_per_session=None, detrend_s=20.0,  # issue 9
                 # issue 10
                 line_noise="auto", merge_dmin=None, min_spatial_corr=0.6, min_size=0.3,
-                max_size=3.0, min_compactness=0.5, max_elongation=3.0, min_events=1)
+                max_size=3.0, min_compactness=0.5, max_elongation=3.0, min_events=1,
+                # issue 11
+                deconv_model="auto", deconv_method="thresholded", deconv_lam=0.0,
+                deconv_preset="none", tau_decay_min=0.1, tau_decay_max=5.0,
+                scale_to_noise=False, order_by_snr=True)
 
 TRIANGLE = {"mode": "exclude", "points": [[1.0, 2.0], [10.5, 2.0], [4.0, 8.25]]}
 
@@ -41,8 +45,10 @@ def test_gsiz_property_uses_explicit_value_when_set():
 @pytest.mark.parametrize("field, value", [
     ("gSig", 0.4), ("gSig", 16.0), ("gSig", math.nan), ("min_corr", -0.1),
     ("min_corr", 1.5), ("min_pnr", -1.0), ("fps", 0.0), ("fps", math.inf),
-    ("merge_thr", 1.2), ("max_iter", 0), ("ar_order", 3), ("min_pixels", 0),
+    ("merge_thr", 1.2), ("max_iter", 0), ("min_pixels", 0),
     ("bg_downsample", 0), ("max_memory_gb", -2.0), ("gSiz", 0), ("layout", "sideways"),
+    ("deconv_model", "ar3"), ("deconv_method", "oasis"), ("deconv_lam", -1.0),
+    ("deconv_preset", "caiman"), ("tau_decay_min", 0.0), ("tau_decay_max", math.inf),
 ])
 def test_out_of_range_value_names_field_and_value(field, value):
     params = FileParams(**{field: value})
@@ -53,12 +59,30 @@ def test_out_of_range_value_names_field_and_value(field, value):
 
 
 @pytest.mark.parametrize("field, value", [
-    ("gSig", "3"), ("fps", None), ("max_iter", 2.5), ("ar_order", True),
+    ("gSig", "3"), ("fps", None), ("max_iter", 2.5), ("deconv_model", 2),
     ("spatial_filter", 1), ("gSiz", "auto"), ("mask", "everything"), ("layout", 3),
+    ("scale_to_noise", "yes"), ("tau_decay_max", "1s"),
 ])
 def test_wrong_type_is_a_params_error(field, value):
     with pytest.raises(ParamsError, match=field):
         FileParams.from_dict({field: value})
+
+
+def test_decay_prior_bounds_must_be_ordered():
+    with pytest.raises(ParamsError, match="tau_decay_min"):
+        FileParams(tau_decay_min=2.0, tau_decay_max=1.0).validate()
+
+
+def test_legacy_ar_order_is_ignored_without_a_warning(tmp_path):
+    notes = []
+    assert FileParams.from_dict({"ar_order": 1, "gSig": 3.0}, notes).gSig == 3.0
+    assert notes == []
+    video = tmp_path / "old.h5"
+    sidecar_path(video).write_text(json.dumps(
+        {"format": "caliali-tk-params", "version": 1,
+         "params": {"min_pnr": 7.0, "ar_order": 1, "s_min": -3.0}}))
+    params, warning = load_params(video)
+    assert warning is None and params.min_pnr == 7.0 and params.deconv_model == "auto"
 
 
 @pytest.mark.parametrize("mask", [
@@ -102,10 +126,15 @@ valid_params = st.builds(
     gSig=st.floats(0.5, 15), fps=st.floats(0.01, 1000),
     gSiz=st.none() | st.integers(1, 255), spatial_filter=st.booleans(),
     mask=st.lists(polygons, max_size=3), merge_thr=st.floats(0, 1),
-    max_iter=st.integers(1, 50), ar_order=st.sampled_from([1, 2]),
+    max_iter=st.integers(1, 50),
     s_min=st.floats(-10, 10), min_pixels=st.integers(1, 100),
     min_trace_pnr=st.floats(0, 50), ring_factor=st.floats(0.1, 5),
-    bg_downsample=st.integers(1, 8), max_memory_gb=st.floats(0.1, 64))
+    bg_downsample=st.integers(1, 8), max_memory_gb=st.floats(0.1, 64),
+    deconv_model=st.sampled_from(["auto", "ar1", "ar2"]),
+    deconv_method=st.sampled_from(["thresholded", "foopsi", "constrained"]),
+    deconv_lam=st.floats(0, 10), deconv_preset=st.sampled_from(["none", "caliali", "legacy"]),
+    tau_decay_min=st.floats(0.01, 1.0), tau_decay_max=st.floats(1.0, 20.0),
+    scale_to_noise=st.booleans(), order_by_snr=st.booleans())
 
 
 @settings(max_examples=100, deadline=None)

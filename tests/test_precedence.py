@@ -100,9 +100,9 @@ def test_suggestion_fills_only_what_no_higher_layer_sets(mat):
     assert seen == [("rec.mat", 4.0)]       # gSig from CaliAli_options, before suggesting
     assert r.params.min_pnr == 6.0 and r.sources["min_pnr"].startswith("CaliAli_options")
     assert r.params.max_iter == 7 and r.sources["max_iter"] == "suggested"
-    r = resolve_params(mat, suggest={"ar_order": 5, "s_min": -2.0})
-    assert r.params.ar_order == 1 and r.params.s_min == -2.0
-    assert any("suggested ar_order = 5 is out of range" in w for w in r.warnings)
+    r = resolve_params(mat, suggest={"deconv_model": "ar5", "s_min": -2.0})
+    assert r.params.deconv_model == "auto" and r.params.s_min == -2.0
+    assert any("suggested deconv_model = 'ar5' is out of range" in w for w in r.warnings)
 
 
 def test_damaged_sidecar_warns_and_the_file_values_stay(mat):

@@ -145,3 +145,20 @@ def test_octave_loads_it(tmp_path):
                           script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     peak = np.unravel_index(np.argmax(result.A[1]), (H, W))
     assert out.stdout.split() == [str(H * W), "3", str(peak[0] + 1), str(peak[1] + 1), "2", "3"]
+
+
+def test_estimated_parameters_go_to_neuron_P(tmp_path):
+    """issue 11: neuron.P holds sn and, when known, the kernel, its times and the SNR."""
+    result = make_result()
+    result.g = np.array([[1.2, -0.3], [0.9, 0.0], [1.5, -0.56]], np.float32)
+    result.tau_decay = np.array([0.5, 0.7, 0.9], np.float32)
+    result.tau_rise = np.array([0.05, 0.0, 0.1], np.float32)
+    result.snr = np.array([9.0, 5.0, 2.0], np.float32)
+    result.trace_scale = np.array([[2.0, 3.0], [1.0, 1.5], [4.0, 4.5]], np.float32)
+    P = mat73.loadmat(str(write_results_mat(tmp_path / "p.mat", result)))["neuron"]["P"]
+    np.testing.assert_allclose(np.ravel(P["sn"]), result.sn)
+    np.testing.assert_allclose(P["kernel_pars"], result.g, rtol=1e-6)
+    np.testing.assert_allclose(np.ravel(P["tau_decay"]), result.tau_decay, rtol=1e-6)
+    np.testing.assert_allclose(P["trace_scale"], result.trace_scale)
+    plain = mat73.loadmat(str(write_results_mat(tmp_path / "q.mat", make_result())))
+    assert set(plain["neuron"]["P"]) == {"sn"}  # an older result: only the noise

@@ -5,6 +5,7 @@ from scipy import sparse
 
 from caliali_tk.core.cnmfe import footprints as fp
 from caliali_tk.core.cnmfe import merging, update
+from caliali_tk.core.deconv import DeconvSettings
 
 
 def _blob(shape, center, sd=2.0):
@@ -81,7 +82,8 @@ def test_temporal_update_recovers_traces_of_overlapping_neurons():
     Y = A @ C + 0.3 * rng.standard_normal((A.shape[0], T))
     As = sparse.csc_matrix(A.astype(np.float32))
     traces = update.temporal_update((As.T @ Y).astype(np.float32), (As.T @ As).toarray(),
-                                    np.ones_like(C), p=1, s_min=-3)
+                                    np.ones_like(C),
+                                    DeconvSettings(model="ar1", s_min=-3))
     for k in range(2):
         assert np.corrcoef(traces.C[k], C[k])[0, 1] > 0.95
         assert np.all(traces.S[k] >= 0)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
@@ -26,6 +27,7 @@ MIN_PNR = 6.0
 MIN_F1 = 0.8  # pass thresholds
 MIN_MEDIAN_R = 0.8
 _FAR = 1e6  # cost of a pair farther apart than max_dist
+S_SIGMA = 2.0  # frames: spikes are smoothed by this Gaussian before they are compared
 
 
 def score_against_truth(result, truth, max_dist: float = 4.0) -> dict:
@@ -45,8 +47,12 @@ def score_against_truth(result, truth, max_dist: float = 4.0) -> dict:
     -------
     dict
         ``precision``, ``recall``, ``f1`` (floats in [0, 1]), ``median_r``
-        (median Pearson correlation of matched traces, 0 when nothing
-        matched) and ``matches``: a list of ``(found, true, distance, r)``.
+        (median Pearson correlation of matched traces C with the true
+        fluorescence, 0 when nothing matched), ``median_r_C_raw`` (the same
+        for ``result.C_raw``) and ``median_r_S`` (``result.S`` against
+        ``truth.S``, both smoothed by a Gaussian of ``S_SIGMA`` frames), NaN
+        when the result or the truth lacks them, and ``matches``: a list of
+        ``(found, true, distance, r)``.
 
     Examples
     --------
@@ -69,7 +75,23 @@ def score_against_truth(result, truth, max_dist: float = 4.0) -> dict:
     f1 = 2 * precision * recall / (precision + recall) if n else 0.0
     median_r = float(np.median([m[3] for m in matches])) if n else 0.0
     return {"precision": precision, "recall": recall, "f1": f1,
-            "median_r": median_r, "matches": matches}
+            "median_r": median_r, "matches": matches,
+            "median_r_C_raw": _median_r(result, truth, pairs, "C_raw", "C"),
+            "median_r_S": _median_r(result, truth, pairs, "S", "S", S_SIGMA)}
+
+
+def _median_r(result, truth, pairs, found_name, true_name, sigma=0.0) -> float:
+    """Median correlation of matched rows of two arrays (smoothed by ``sigma`` frames)."""
+    found, true = getattr(result, found_name, None), getattr(truth, true_name, None)
+    if found is None or true is None or not pairs:
+        return float("nan")
+    rs = []
+    for i, j, _ in pairs:
+        a, b = np.asarray(found[i], float), np.asarray(true[j], float)
+        if sigma > 0:
+            a, b = gaussian_filter1d(a, sigma), gaussian_filter1d(b, sigma)
+        rs.append(_pearson(a, b))
+    return float(np.median(rs))
 
 
 def _match(found: np.ndarray, true: np.ndarray, max_dist: float) -> list:

@@ -59,7 +59,7 @@ class FileParams:
     mask : list of dict
         Lasso polygons ``{"mode": "include"|"exclude", "points": [[x, y], ...]}``
         applied in order; (x, y) = (col, row).
-    merge_thr, max_iter, ar_order, s_min, min_pixels, min_trace_pnr,
+    merge_thr, max_iter, s_min, min_pixels, min_trace_pnr,
     ring_factor, bg_downsample, max_memory_gb
         Extraction settings; ``s_min < 0`` means multiples of the trace noise.
     layout : {"auto", "matlab", "python"}
@@ -82,6 +82,18 @@ class FileParams:
         Quality limits a component must meet to be kept (see
         :mod:`caliali_tk.core.cnmfe.quality`; ``min_trace_pnr`` is the
         limit on its snr); the others go to the results' ``rejected`` group.
+    deconv_model, deconv_method, deconv_lam, deconv_preset, tau_decay_min,
+    tau_decay_max, scale_to_noise, order_by_snr
+        Deconvolution and post-processing (issue 11): the calcium model
+        ('auto', 'ar1', 'ar2'), the solver ('thresholded', 'foopsi',
+        'constrained'), the L1 penalty of 'foopsi' (in noise σ), a named
+        preset ('none': the fields; 'caliali': CaliAli's final pass, AR(2)
+        'foopsi' s_min −5; 'legacy': before issue 11) that overrides model,
+        method and s_min, the prior bounds of the decay time (s), traces
+        stored in noise units (CaliAli's scale_to_noise; off by default so
+        that A·C stays in movie units, which the residual images and
+        curation need), neurons ordered by SNR. See
+        :mod:`caliali_tk.core.deconv.settings`.
     """
 
     min_pnr: float = 5.0
@@ -93,7 +105,6 @@ class FileParams:
     mask: List[dict] = field(default_factory=list)
     merge_thr: float = 0.65
     max_iter: int = 5
-    ar_order: int = 1
     s_min: float = -3.0
     min_pixels: int = 5
     min_trace_pnr: float = 5.0
@@ -119,6 +130,15 @@ class FileParams:
     def dmin(self) -> float:
         """The effective merging distance (merge_dmin, or 2 gSig)."""
         return float(self.merge_dmin) if self.merge_dmin is not None else 2.0 * self.gSig
+    # issue 11: deconvolution settings and CaliAli's post-processing
+    deconv_model: str = "auto"
+    deconv_method: str = "thresholded"
+    deconv_lam: float = 0.0
+    deconv_preset: str = "none"
+    tau_decay_min: float = 0.1
+    tau_decay_max: float = 5.0
+    scale_to_noise: bool = False
+    order_by_snr: bool = True
 
     @property
     def gsiz(self) -> int:
@@ -133,6 +153,9 @@ class FileParams:
             value = getattr(self, name)
             if not ok(value):
                 raise ParamsError(f"{name} = {value!r} is out of range: {rule}")
+        if self.tau_decay_min > self.tau_decay_max:  # issue 11
+            raise ParamsError(f"tau_decay_min = {self.tau_decay_min!r} is out of range: "
+                              f"must be <= tau_decay_max ({self.tau_decay_max!r})")
 
     def to_dict(self) -> Dict[str, Any]:
         """A plain, JSON-ready dict of every field (builtin types, mask as float lists).
@@ -163,7 +186,7 @@ class FileParams:
         if not isinstance(d, Mapping):
             raise ParamsError(f"parameters must be a mapping, got {type(d).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(str(k) for k in d if k not in known)
+        unknown = sorted(str(k) for k in d if k not in known | _LEGACY_KEYS)
         if unknown and notes is not None:
             notes.append("ignored unknown setting(s): " + ", ".join(unknown))
         values = {k: _CONVERT[k](k, v) for k, v in d.items() if k in known}
@@ -186,6 +209,12 @@ def _to_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def _to_str(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ParamsError(f"{name} must be text, got {value!r}")
+    return value
+
+
 def _to_opt_int(name: str, value: Any) -> Optional[int]:
     return None if value is None else _to_int(name, value)
 
@@ -200,12 +229,6 @@ def _to_opt_int_list(name: str, value: Any) -> Optional[List[int]]:
 
 def _to_opt_float(name: str, value: Any) -> Optional[float]:
     return None if value is None else _to_float(name, value)
-
-
-def _to_str(name: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ParamsError(f"{name} must be a text value, got {value!r}")
-    return value
 
 
 def _to_bool(name: str, value: Any) -> bool:
@@ -254,7 +277,7 @@ def _to_layout(name: str, value: Any) -> str:
 _CONVERT: Dict[str, Callable[[str, Any], Any]] = {
     "min_pnr": _to_float, "min_corr": _to_float, "gSig": _to_float, "fps": _to_float,
     "gSiz": _to_opt_int, "spatial_filter": _to_bool, "mask": _convert_mask,
-    "merge_thr": _to_float, "max_iter": _to_int, "ar_order": _to_int,
+    "merge_thr": _to_float, "max_iter": _to_int,
     "s_min": _to_float, "min_pixels": _to_int, "min_trace_pnr": _to_float,
     "ring_factor": _to_float, "bg_downsample": _to_int, "max_memory_gb": _to_float,
     "layout": _to_layout,  # issue 12
@@ -263,7 +286,15 @@ _CONVERT: Dict[str, Callable[[str, Any], Any]] = {
     "merge_dmin": _to_opt_float, "min_spatial_corr": _to_float, "min_size": _to_float,
     "max_size": _to_float, "min_compactness": _to_float, "max_elongation": _to_float,
     "min_events": _to_int,
+    # issue 11
+    "deconv_model": _to_str, "deconv_method": _to_str, "deconv_lam": _to_float,
+    "deconv_preset": _to_str, "tau_decay_min": _to_float, "tau_decay_max": _to_float,
+    "scale_to_noise": _to_bool, "order_by_snr": _to_bool,
 }
+#: Keys of older sidecars that are read without a warning and ignored:
+#: ``ar_order`` (issue 11 replaced it by ``deconv_model``; it was never
+#: offered in the window, so old files hold the old default, 1).
+_LEGACY_KEYS = {"ar_order"}
 assert set(_CONVERT) == {f.name for f in dataclasses.fields(FileParams)}
 
 
@@ -279,7 +310,6 @@ _RANGES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
     "gSiz": (lambda v: v is None or 1 <= v <= 255, "must be empty or 1 to 255 pixels"),
     "merge_thr": (lambda v: 0 <= v <= 1, "must be between 0 and 1"),
     "max_iter": (lambda v: v >= 1, "must be >= 1"),
-    "ar_order": (lambda v: v in (1, 2), "must be 1 or 2"),
     "s_min": (_finite, "must be a finite number"),
     "min_pixels": (lambda v: v >= 1, "must be >= 1"),
     "min_trace_pnr": (lambda v: _finite(v) and v >= 0, "must be >= 0"),
@@ -298,6 +328,15 @@ _RANGES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
     "min_compactness": (lambda v: 0 <= v <= 1, "must be between 0 and 1"),
     "max_elongation": (lambda v: v >= 1, "must be >= 1"),
     "min_events": (lambda v: v >= 0, "must be >= 0"),
+    # issue 11
+    "deconv_model": (lambda v: v in ("auto", "ar1", "ar2"), "must be 'auto', 'ar1' or 'ar2'"),
+    "deconv_method": (lambda v: v in ("thresholded", "foopsi", "constrained"),
+                      "must be 'thresholded', 'foopsi' or 'constrained'"),
+    "deconv_lam": (lambda v: _finite(v) and v >= 0, "must be >= 0"),
+    "deconv_preset": (lambda v: v in ("none", "caliali", "legacy"),
+                      "must be 'none', 'caliali' or 'legacy'"),
+    "tau_decay_min": (lambda v: _finite(v) and v > 0, "must be > 0 seconds"),
+    "tau_decay_max": (lambda v: _finite(v) and v > 0, "must be > 0 seconds"),
 }
 
 

@@ -32,6 +32,24 @@ summary images of ``Y - A C - B`` (missed neurons show there), and the
 ``curation`` group (:mod:`caliali_tk.io.curation_file`), which the writer
 here never touches: rewriting the extraction starts a new curation.
 
+Per-trace datasets written since issue 11 (absent from older files, which
+load with these fields ``None``):
+
+===============  ==========================  ==================================
+dataset          as h5py sees it             meaning
+===============  ==========================  ==================================
+``g``            (K, 2) float32              AR coefficients (g2 = 0: AR(1))
+``tau_decay``    (K,) float32                kernel decay time constant, s
+``tau_rise``     (K,) float32                kernel rise time constant, s
+``snr``          (K,) float32                var(C) / var(C_raw − C)
+``trace_scale``  (K, n_sessions) float32     noise σ of each trace per session
+``order``        (K,) int64                  index before the SNR ordering
+===============  ==========================  ==================================
+
+With the parameter ``scale_to_noise`` (CaliAli's) C, C_raw and S are stored
+divided by ``trace_scale`` (noise units); multiply to get movie units back.
+Read and written by :mod:`caliali_tk.io.results_traces`.
+
 Root attributes: ``format``, ``format_version``, ``version`` (tool),
 ``created``, ``params`` (JSON), each scalar parameter, ``source_file``,
 ``source_size``, ``source_mtime``, ``fps``, ``frames_per_session`` (if known)
@@ -52,6 +70,7 @@ import numpy as np
 from .. import __version__
 from ..errors import UserError
 from .atomic import atomic_path
+from .results_traces import read_trace_info, write_trace_info  # issue 11
 from .orientation import from_display, to_display
 from .results_groups import read_groups, write_groups
 
@@ -100,6 +119,10 @@ class Result:
         (``/rejected``); None for older files.
     reason : list of str
         Of a rejected Result: the failed test of each component.
+    g, tau_decay, tau_rise, snr, trace_scale, order : ndarray or None
+        Per-trace kernel (AR coefficients, time constants in s), SNR, scale
+        back to movie units (per session) and index before the SNR order;
+        see the module docstring. None when not known (older files).
     """
 
     A: np.ndarray
@@ -120,6 +143,13 @@ class Result:
     quality: Dict[str, np.ndarray] = field(default_factory=dict)  # issue 10
     rejected: Optional["Result"] = None
     reason: List[str] = field(default_factory=list)
+    # issue 11: per-trace kernel, SNR, noise scale and order (None: not stored)
+    g: Optional[np.ndarray] = None
+    tau_decay: Optional[np.ndarray] = None
+    tau_rise: Optional[np.ndarray] = None
+    snr: Optional[np.ndarray] = None
+    trace_scale: Optional[np.ndarray] = None
+    order: Optional[np.ndarray] = None
 
     @property
     def K(self) -> int:
@@ -244,6 +274,7 @@ def write_results(path: "str | os.PathLike[str]", result: Result, mat: bool = Fa
                 else:
                     f.create_dataset(name, data=arr)
             write_groups(f, result, layout)
+            write_trace_info(f, result)
             f.attrs.update(_root_attrs(result))
     if mat:  # issue 12
         from .results_mat import mat_path, write_results_mat
@@ -325,6 +356,7 @@ def _read(f: h5py.File) -> Result:
         arrays[SESSION_BASELINE] = np.asarray(f[SESSION_BASELINE][()], dtype=np.float32)
     result = Result(**arrays, params=json.loads(_py(f.attrs.get("params", "{}"))))
     result.attrs = _metadata(f.attrs, result.params)
+    read_trace_info(f, result)
     _checked_arrays(result)  # raises ValueError on inconsistent shapes
     read_groups(f, result, layout)
     return result

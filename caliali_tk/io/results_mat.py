@@ -21,6 +21,10 @@ field       MATLAB size          meaning
 ``F``       1 x n double         frames per session
 ``sf``      double               frame rate, Hz
 ``ids``     1 x K double         neuron numbers 1..K
+``P``       struct               ``sn`` (K x 1), and when known ``kernel_pars``
+                                 (K x 2 AR coefficients), ``tau_decay``,
+                                 ``tau_rise`` (K x 1, s), ``snr`` (K x 1),
+                                 ``trace_scale`` (K x sessions)
 ==========  ===================  ============================================
 
 d1 x d2 is the frame as MATLAB sees the input movie (``h5read`` / ``load``):
@@ -92,7 +96,19 @@ def neuron_struct(result: Result) -> Dict[str, Any]:
         "F": np.asarray(sessions, np.float64).reshape(1, -1),
         "sf": fps,
         "ids": np.arange(1, K + 1, dtype=np.float64).reshape(1, -1),
+        "P": _estimated_pars(result, K),  # issue 11
     }
+
+
+def _estimated_pars(result: Result, K: int) -> Dict[str, Any]:
+    """``neuron.P`` (issue 11): per-neuron noise, kernel and SNR, K x 1 (kernel K x 2)."""
+    P = {"sn": np.asarray(result.sn, np.float64).reshape(K, 1)}
+    for name, field in (("kernel_pars", "g"), ("tau_decay", "tau_decay"),
+                        ("tau_rise", "tau_rise"), ("snr", "snr"), ("trace_scale", "trace_scale")):
+        value = getattr(result, field, None)
+        if value is not None:
+            P[name] = np.asarray(value, np.float64).reshape(K, -1)
+    return P
 
 
 def write_results_mat(path: "str | os.PathLike[str]", result: Result) -> Path:

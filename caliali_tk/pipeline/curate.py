@@ -30,6 +30,7 @@ from caliali_tk.io.curation import Components, Curation, CurationError
 from caliali_tk.io.params import FileParams
 from caliali_tk.io.video import VideoFile
 from caliali_tk.pipeline.common import Stage, check
+from caliali_tk.pipeline.traces import deconv_settings
 
 __all__ = ["source_video", "Edit", "plan_merge", "plan_add", "merge", "add_neuron"]
 
@@ -63,8 +64,12 @@ def source_video(results_file, result) -> Path:
 
 
 def _params(result) -> FileParams:
-    return FileParams.from_dict({k: v for k, v in result.params.items()
-                                 if k in FileParams.__dataclass_fields__})
+    p = FileParams.from_dict({k: v for k, v in result.params.items()
+                              if k in FileParams.__dataclass_fields__})
+    if p.scale_to_noise:  # issue 11: the model A·C must be in movie units here
+        raise CurationError("these traces are stored in noise units (scale_to_noise); "
+                            "merging and adding neurons need an extraction in movie units")
+    return p
 
 
 @dataclass
@@ -219,7 +224,7 @@ def _fit(cur, targets, exclude: set, video, p: FileParams, stage: Stage, cancel)
             stop = start + len(frames)
             raw[:, start:stop] = fit.traces(frames[:, rs, cs], C_fixed[:, start:stop])
             stage(stop / res.T, "refitting traces")
-    return refit.deconvolve_traces(raw, int(p.ar_order), float(p.s_min))
+    return refit.deconvolve_traces(raw, deconv_settings(p))
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -45,6 +45,7 @@ from caliali_tk.pipeline.frames import clean_video
 from caliali_tk.pipeline.residual import ResidualFrames, residual_images
 from caliali_tk.pipeline.sessions import resolve_sessions, session_video
 from caliali_tk.pipeline.summary import compute_summary, seeds_for
+from caliali_tk.pipeline.traces import deconv_settings, finish_traces
 
 CONVERGED = 0.99  # stop when 95% of the traces have this cosine with the last round's
 MIN_DILATE = 2.0  # pixels a footprint's search area grows by, at least (else gSig)
@@ -99,14 +100,16 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
                                               stage.sub(0.15, 0.96))
         residual = residual_images(run.vf, ResidualFrames(A, traces.C, run.bg, run.D, run.shape),
                                    summary, run.chunk, stage.sub(0.96, 0.99), cancel)
+    fps_session = list(sessions.counts) if sessions.n_sessions > 1 else None
+    # after the residual images, which need the traces in movie units
+    A, traces, info = finish_traces(A, traces, params, fps_session, run.dense_alloc)
     attrs = dict(source_info(video_path), version=__version__, fps=params.fps,
                  elapsed_s=round(time.time() - t0, 3), n_seeds=int(seeds.count),
-                 frames_per_session=list(sessions.counts) if sessions.n_sessions > 1 else None,
-                 **_session_attrs(sessions, svf))
+                 frames_per_session=fps_session, **_session_attrs(sessions, svf))
     if summary.line_noise is not None:
         attrs["line_noise"] = summary.line_noise
-    result = finished_result(A, traces, spatial_corr, b0, summary, params, attrs,
-                             alloc=run.dense_alloc)
+    result = finished_result(A, traces, spatial_corr[info.order], b0, summary, params, attrs,
+                             alloc=run.dense_alloc, info=info)
     result.attrs["file_layout"] = vf.layout  # issue 12: results keep the input's layout
     result.Cn_residual, result.PNR_residual = residual
     check(cancel)
@@ -134,6 +137,7 @@ class _Run:
         self.ds = int(params.bg_downsample)
         self.D, self.up = block_mean_operator(self.shape, self.ds)
         self.shape_ds = ds_shape(self.shape, self.ds)
+        self.deconv = deconv_settings(params)
 
     # ------------------------------------------------------------ stages --
 
@@ -218,7 +222,6 @@ class _Run:
         summed over each block, so no full-resolution background is built.
         ``extra`` (a `ConsistencyPass`) also sees every chunk.
         """
-        p = self.params
         A_ds = sparse.csc_matrix(self.D @ A)
         A_up = sparse.csc_matrix(sparse.diags(np.bincount(bg.up).astype(np.float32)) @ A_ds)
         K = A.shape[1]
@@ -239,7 +242,7 @@ class _Run:
                 extra.add(start, Y, F)
             stage((start + n) / self.T, f"{label}: traces")
         AtA = (A.T @ A).toarray()
-        return update.temporal_update(AtY, AtA, C, p.ar_order, p.s_min,
+        return update.temporal_update(AtY, AtA, C, self.deconv,
                                       baseline=self.baseline, alloc=self.alloc)
 
     def _spatial(self, A, C, bg, noise, stage: Stage, label):

@@ -28,24 +28,30 @@ def quality_limits(params: FileParams) -> dict:
 
 
 def finished_result(A, traces, spatial_corr, b0, summary, params: FileParams,
-                    attrs: dict, alloc=None) -> Result:
+                    attrs: dict, alloc=None, info=None) -> Result:
     """The extraction's Result: kept components, quality, rejected ones.
 
     ``alloc(shape)``, when given, makes the (K, ...) arrays (the memory
     plan's allocator: a file on disk when they do not fit, issue 9).
+    ``info`` (a :class:`caliali_tk.pipeline.traces.TraceInfo`, issue 11):
+    the components are already in their final order (by SNR), which the
+    kept ones keep, and each part gets its rows of it.
     """
     shape = summary.Cn.shape
     quality = component_quality(A, traces.C, traces.C_raw, traces.sn, spatial_corr,
                                 shape, params.gSig)
     keep, reasons = reject(quality, np.diff(A.indptr), quality_limits(params))
     kept = np.flatnonzero(keep)
-    kept = kept[np.argsort(-quality["snr"][kept], kind="stable")]
+    if info is None:
+        kept = kept[np.argsort(-quality["snr"][kept], kind="stable")]
     dropped = np.flatnonzero(~keep)
     images = dict(b0=b0.astype(np.float32), Cn=summary.Cn, PNR=summary.PNR,
                   params=params.to_dict(), attrs=attrs)
     result = _components(A, traces, quality, kept, shape, images, alloc)
     result.rejected = _components(A, traces, quality, dropped, shape, images, alloc)
     result.rejected.reason = [reasons[k] for k in dropped]
+    if info is not None:
+        info.attach(result, kept)
     return result
 
 

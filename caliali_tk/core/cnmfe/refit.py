@@ -22,7 +22,7 @@ from scipy import sparse
 
 from caliali_tk.core.cnmfe.initialize import greedy_init
 from caliali_tk.core.cnmfe.merging import _rank1  # moved there by issue 10
-from caliali_tk.core.deconv import deconvolve
+from caliali_tk.core.deconv import DeconvSettings, deconvolve_trace
 from caliali_tk.core.filters import centered_gaussian_kernel, spatial_filter
 from caliali_tk.core.noise import robust_noise, temporal_median
 
@@ -109,16 +109,18 @@ class LocalFit:
         return self.P @ R.T
 
 
-def deconvolve_traces(raw: np.ndarray, p: int = 1, s_min: float = -3.0) -> tuple:
-    """OASIS on each row of `raw` (n, T): ``(C, C_raw, S, sn)`` as the extraction makes them.
+def deconvolve_traces(raw: np.ndarray, settings: DeconvSettings | None = None) -> tuple:
+    """Each row of `raw` (n, T) deconvolved as the extraction does: ``(C, C_raw, S, sn)``.
 
-    ``C_raw`` is the raw trace minus the baseline OASIS found.
+    ``settings`` as for the extraction (:func:`deconvolve_trace`; defaults if
+    None). ``C_raw`` is the raw trace minus the baseline OASIS found.
     """
+    settings = DeconvSettings() if settings is None else settings
     n, T = raw.shape
     C, C_raw, S = (np.zeros((n, T), np.float32) for _ in range(3))
     sn = np.zeros(n, np.float32)
     for k in range(n):
-        d = deconvolve(np.asarray(raw[k], np.float64), p=p, s_min=s_min)
+        d = deconvolve_trace(np.asarray(raw[k], np.float64), settings)
         C[k], C_raw[k], S[k], sn[k] = d.c, raw[k] - d.b, d.s, d.sn
     return C, C_raw, S, sn
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from caliali_tk.core.deconv import deconvolve
+from caliali_tk.core.deconv import DeconvSettings, deconvolve_trace
 from caliali_tk.core.cnmfe import footprints as fp
 from caliali_tk.core.cnmfe.kernels import entries_by_pixel, hals_spatial
 
@@ -21,7 +21,8 @@ from caliali_tk.core.cnmfe.kernels import entries_by_pixel, hals_spatial
 @dataclass
 class Traces:
     """Denoised ``C``, raw ``C_raw`` (baseline removed), spikes ``S`` and the
-    per-trace noise ``sn`` and AR coefficients ``g`` (K x p)."""
+    per-trace noise ``sn`` and AR coefficients ``g`` (K x 2; ``g[:, 1] = 0``
+    for an AR(1) kernel)."""
 
     C: np.ndarray
     C_raw: np.ndarray
@@ -32,7 +33,7 @@ class Traces:
 
 
 def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
-                    p: int = 1, s_min: float = -3.0, n_sweeps: int = 2,
+                    settings: DeconvSettings | None = None, n_sweeps: int = 2,
                     baseline=None, alloc=None) -> Traces:
     """HALS on the traces, each one deconvolved with OASIS as it is updated.
 
@@ -44,10 +45,10 @@ def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
         Gram matrix of the footprints.
     C : ndarray (K, T)
         Current traces (the starting point).
-    p : int
-        AR order of the calcium model (1 or 2).
-    s_min : float
-        Minimum spike size; negative means that many times the trace noise.
+    settings : DeconvSettings, optional
+        How each trace is deconvolved (:func:`deconvolve_trace`); the
+        defaults if None. The kernel and noise found for a neuron in the
+        first sweep are kept for the later ones.
     n_sweeps : int
         HALS sweeps over the components.
     baseline : callable, optional
@@ -62,13 +63,15 @@ def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
     and only the footprints that overlap trace ``k`` enter its update, so
     memory is three K x T float32 arrays and time is linear in T.
     """
+    settings = DeconvSettings() if settings is None else settings
     K, T = AtYb.shape
     alloc = alloc or (lambda shape: np.zeros(shape, np.float32))
     C_in, C = C, alloc((K, T))
     C[...] = C_in
     C_raw, S = alloc((K, T)), alloc((K, T))
     sn = np.zeros(K)
-    g = np.zeros((K, p))
+    g = np.zeros((K, 2))
+    kernel = [(None, None)] * K
     levels = np.zeros((K, baseline.n_sessions)) if baseline is not None else None
     near = [np.flatnonzero(AtA[k]) for k in range(K)]
     for sweep in range(n_sweeps):
@@ -80,10 +83,11 @@ def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
             raw = C[k] + (AtYb[k] - AtA[k, nk] @ C[nk]) / akk
             if baseline is not None:
                 raw, levels[k] = baseline(raw)
-            d = deconvolve(raw, p=p, s_min=s_min)
+            d = deconvolve_trace(raw, settings, *kernel[k])
+            kernel[k] = (d.g, d.sn)
             C[k] = d.c
             C_raw[k] = raw - d.b
-            S[k], sn[k], g[k] = d.s, d.sn, np.resize(d.g, p)
+            S[k], sn[k], g[k] = d.s, d.sn, np.pad(d.g, (0, 2 - d.g.size))
             if levels is not None:
                 levels[k] += d.b
     return Traces(C, C_raw, S, sn.astype(np.float32), g, levels)

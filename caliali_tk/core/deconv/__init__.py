@@ -48,7 +48,12 @@ The package's modules:
   share;
 - :mod:`.oasis_ar2`: :func:`oasis_ar2`, the greedy AR(2) pooling;
 - :mod:`.active_set`: the exact active-set pass and :func:`objective`;
-- :mod:`.deconvolve`: :func:`deconvolve` and :class:`Deconv`.
+- :mod:`.deconvolve`: :func:`deconvolve` and :class:`Deconv`;
+- :mod:`.kernel`: kernels in seconds (:func:`ar_from_taus`,
+  :func:`kernel_taus`) and the kernel fit with the spike support fixed;
+- :mod:`.settings`: :class:`DeconvSettings` and the named presets;
+- :mod:`.trace`: :func:`deconvolve_trace`, the one entry point the
+  pipeline uses (noise and kernel refined on the trace, then the solver).
 
 The noise σ of a trace is :func:`caliali_tk.core.noise.trace_noise`.
 """
@@ -59,7 +64,12 @@ from .active_set import objective
 from .ar import ar_roots, estimate_ar, impulse_response
 from .deconvolve import Deconv, deconvolve
 from .oasis_ar1 import oasis_ar1
+from .kernel import ar_from_taus, fit_kernel, kernel_taus, support_rss
 from .oasis_ar2 import oasis_ar2
+from .settings import PRESETS, DeconvSettings
+from .trace import deconvolve_trace, estimate_kernel
 
 __all__ = ["oasis_ar1", "oasis_ar2", "deconvolve", "Deconv", "objective",
-           "estimate_ar", "impulse_response", "ar_roots"]
+           "estimate_ar", "impulse_response", "ar_roots", "ar_from_taus",
+           "kernel_taus", "support_rss", "fit_kernel", "DeconvSettings", "PRESETS",
+           "deconvolve_trace", "estimate_kernel"]
