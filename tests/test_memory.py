@@ -102,10 +102,13 @@ def test_temporal_update_on_disk_matches_memory(tmp_path):
     assert isinstance(disk.C, np.memmap)
     np.testing.assert_allclose(np.asarray(disk.C), mem.C, atol=1e-5)
     # a numpy twin of the sweep with the full (dense) Gram row
+    from caliali_tk.core.deconv import DeconvSettings, deconvolve_trace
     C = np.zeros((K, T))
+    kernel = [(None, None)] * K  # found in the first sweep, kept, as the update does
     for _ in range(2):
         for k in range(K):
             raw = C[k] + (AtY[k] - AtA[k] @ C) / AtA[k, k]
-            from caliali_tk.core.deconv import deconvolve
-            C[k] = deconvolve(raw, p=1, s_min=-3.0).c
+            d = deconvolve_trace(raw, DeconvSettings(), *kernel[k])
+            kernel[k] = (d.g, d.sn)
+            C[k] = d.c
     np.testing.assert_allclose(mem.C, C, atol=1e-3 * np.abs(C).max())

@@ -96,7 +96,8 @@ def test_results_hold_quality_and_rejected(striped, tmp_path):
     rej = result.rejected
     assert rej is not None and len(rej.reason) == rej.K
     assert np.all(result.quality["spatial_corr"] >= 0.9)
-    assert np.all(result.quality["snr"][:-1] >= result.quality["snr"][1:])  # best first
+    # best first, by CaliAli's SNR (orderROIs('snr'), issue 11: result.snr)
+    assert np.all(result.snr[:-1] >= result.snr[1:]) and len(result.snr) == result.K
     out = write_results(tmp_path / "r_cnmfe.h5", result)
     back = load_results(out)
     np.testing.assert_allclose(back.quality["snr"], result.quality["snr"])

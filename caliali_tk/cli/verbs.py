@@ -52,6 +52,11 @@ def cmd_info(args) -> int:
 
     from caliali_tk.cli.suggestions import info_rows, suggestion_layer
 
+    # sessions first: finding them may read the movie, which info says; the
+    # suggestion's summary images then reuse what was found
+    given = resolved_for(args.video, args, quiet=True).params
+    with VideoFile(args.video, given.layout) as vf:
+        sessions = _sessions(vf, given.frames_per_session)
     resolved = resolved_for(args.video, args, quiet=True, suggest=suggestion_layer())
     with VideoFile(args.video, resolved.params.layout) as vf:
         rows = [("file", str(vf.path)),
@@ -59,7 +64,7 @@ def cmd_info(args) -> int:
                 ("dtype", str(vf.dtype)),
                 ("dataset", vf.dataset_name),
                 ("layout", layout_line(resolved)),
-                ("sessions", _sessions(vf, resolved.params.frames_per_session))]
+                ("sessions", sessions)]
     rows += info_rows(args.video, resolved.params)  # issue 10: line noise, suggestion
     rows += [("parameters", param_lines(resolved)),
              ("results", _results_info(args.video))]

@@ -57,6 +57,7 @@ and any other metadata of :attr:`Result.attrs`.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -81,6 +82,9 @@ IMAGE_NAMES = ("b0", "Cn", "PNR")
 TRACE_NAMES = ("C", "C_raw", "S")
 RESIDUAL_NAMES = ("Cn_residual", "PNR_residual")  # issue 13, optional
 SESSION_BASELINE = "session_baseline"  # issue 9, optional
+#: Result fields with one row per neuron (what :meth:`Result.take` takes).
+PER_NEURON = ("A", "C", "C_raw", "S", "sn", "centers", SESSION_BASELINE,
+              "g", "tau_decay", "tau_rise", "snr", "trace_scale", "order")
 _FORMAT_ATTRS = ("format", "format_version", "params")
 _METADATA_NAMES = ("fps", "frames_per_session")  # also parameters, kept in Result.attrs too
 LAYOUT_ATTR = "file_layout"  # issue 12: the input's layout, "matlab" when absent
@@ -155,6 +159,20 @@ class Result:
     def K(self) -> int:
         """Number of neurons."""
         return int(np.shape(self.A)[0])
+
+    def take(self, idx) -> "Result":
+        """The same result with only the neurons ``idx`` (indices or a mask), in that order.
+
+        Every per-neuron field is taken (footprints, traces, centres, noise,
+        session baselines, quality, the per-trace kernel and SNR); images,
+        parameters and the rejected group stay as they are.
+        """
+        idx = np.flatnonzero(idx) if np.asarray(idx).dtype == bool else np.asarray(idx, int)
+        rows = {n: (None if getattr(self, n) is None else np.asarray(getattr(self, n))[idx])
+                for n in PER_NEURON}
+        quality = {k: np.asarray(v)[idx] for k, v in self.quality.items()}
+        reason = [self.reason[i] for i in idx] if len(self.reason) == self.K else []
+        return dataclasses.replace(self, **rows, quality=quality, reason=reason)
 
     @property
     def T(self) -> int:

@@ -107,7 +107,8 @@ def _estimated_pars(result: Result, K: int) -> Dict[str, Any]:
                         ("tau_rise", "tau_rise"), ("snr", "snr"), ("trace_scale", "trace_scale")):
         value = getattr(result, field, None)
         if value is not None:
-            P[name] = np.asarray(value, np.float64).reshape(K, -1)
+            arr = np.asarray(value, np.float64)
+            P[name] = arr.reshape(K, 1) if arr.ndim == 1 else arr  # (K,) as K x 1
     return P
 
 

@@ -2,8 +2,9 @@
 
 Every component gets the metrics of :mod:`caliali_tk.core.cnmfe.quality`;
 those that fail a limit of the parameters go to ``Result.rejected`` with
-the reason, the others are the result (issue 10). Kept components are
-ordered by snr, best first, as CaliAli orders its neurons.
+the reason, the others are the result (issue 10). Kept components stay in
+the order the trace finish gave them (CaliAli's SNR order, issue 11), or,
+without it, are ordered by the quality snr, best first.
 """
 
 from __future__ import annotations
