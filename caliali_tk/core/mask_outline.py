@@ -19,8 +19,6 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from .mask import mask_from_polygons
-
 __all__ = ["polygons_from_mask", "outline_loops"]
 
 # Direction codes of a step between pixel corners: (d_row, d_col).

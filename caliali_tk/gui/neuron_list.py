@@ -9,7 +9,6 @@ a merge, rejected rows are shown in orange, and a double-click on a row's
 
 from __future__ import annotations
 
-import tkinter as tk
 from tkinter import ttk
 from typing import Callable, Dict, List, Optional
 

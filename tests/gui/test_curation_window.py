@@ -15,7 +15,7 @@ import pytest
 from gui_helpers import canvas_xy, cell_centre, click, press_key, pump, settle, worker_threads
 from caliali_tk.io.curation_file import load_curation
 from caliali_tk.io.params import FileParams
-from caliali_tk.io.results import load_results, write_results
+from caliali_tk.io.results import write_results
 
 pytestmark = pytest.mark.gui
 
@@ -92,7 +92,9 @@ def test_reject_by_key_merge_by_clicks_undo_and_reopen(view):
     path = win.path
     K = win.result.K
     assert win.neuron_list.size() == K
-    assert win.neuron_list.metrics[:3] == ["snr", "size", "n_events"]
+    # the extraction stored its quality (issue 10): the list shows all of it
+    assert win.neuron_list.metrics[:2] == ["snr", "spatial_corr"]
+    assert {"size", "n_events"} <= set(win.neuron_list.metrics)
 
     _click_row(win, 3)                                          # the list, then the key r
     assert win.selected_numbers() == [3]
