@@ -124,9 +124,10 @@ class Result:
     reason : list of str
         Of a rejected Result: the failed test of each component.
     g, tau_decay, tau_rise, snr, trace_scale, order : ndarray or None
-        Per-trace kernel (AR coefficients, time constants in s), SNR, scale
-        back to movie units (per session) and index before the SNR order;
-        see the module docstring. None when not known (older files).
+        Per-trace kernel (AR coefficients, time constants in s), SNR, noise
+        σ per session (the factor between noise and movie units) and index
+        before the SNR order; see the module docstring. None when not known
+        (older files).
     """
 
     A: np.ndarray
