@@ -28,6 +28,8 @@ import numpy as np
 import scipy.fft as sfft
 from numba import njit
 
+from caliali_tk.core.threads import run_blocks
+
 __all__ = ["centered_gaussian_kernel", "default_gSiz", "CenteredGaussianFilter",
            "make_spatial_filter", "spatial_filter", "SpatialFilter", "FFT_WORKERS"]
 
@@ -184,8 +186,9 @@ class CenteredGaussianFilter:
         if out is None:
             out = np.empty(frames.shape, dtype=np.float32)
         dst = out[None] if single else out
-        if src.shape[0]:
-            _centered_filter(np.ascontiguousarray(src), self.g, self.half, self.m, dst)
+        src = np.ascontiguousarray(src)
+        run_blocks(lambda a, b: _centered_filter(src[a:b], self.g, self.half, self.m, dst[a:b]),
+                   src.shape[0], min_block=4)
         return out
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from caliali_tk.core.threads import run_blocks
+
 _TILE = 32
 
 
@@ -17,7 +19,7 @@ def swap_axes_float32(raw: np.ndarray) -> np.ndarray:
     """
     raw = np.ascontiguousarray(raw)
     out = np.empty((raw.shape[0], raw.shape[2], raw.shape[1]), np.float32)
-    _swap(raw, out)
+    run_blocks(lambda a, b: _swap(raw[a:b], out[a:b]), raw.shape[0], min_block=8)
     return out
 
 

@@ -30,8 +30,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from caliali_tk.core.threads import run_blocks
+
 __all__ = ["pixel_noise", "trace_noise", "trace_noise_rows", "robust_noise", "DiffNoise",
-           "temporal_median", "welch_window", "WelchBand", "segment_length",
+           "median_inplace", "temporal_median", "welch_window", "WelchBand", "segment_length",
            "SEG_LEN", "TAPER"]
 
 #: Welch segment length in frames.
@@ -286,7 +288,8 @@ def temporal_median(Y: np.ndarray, max_frames: int | None = None) -> np.ndarray:
     frames = np.ascontiguousarray(Y[::step], dtype=np.result_type(Y.dtype, np.float32))
     flat = frames.reshape(frames.shape[0], 1, -1)
     out = np.empty(flat.shape[1:], frames.dtype)
-    _temporal_median(flat, out)
+    run_blocks(lambda a, b: _temporal_median(flat[:, :, a:b], out[:, a:b]), flat.shape[2],
+               min_block=1024)
     return out.reshape(Y.shape[1:])
 
 
@@ -336,7 +339,7 @@ def robust_noise(Y: np.ndarray) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def _median_inplace(a):  # pragma: no cover - numba
+def median_inplace(a):  # pragma: no cover - numba
     """Median of a 1-D float array (scrambles it): quickselect, numpy's rule."""
     n = a.size
     k = n // 2
@@ -380,4 +383,4 @@ def _temporal_median(frames, out):  # pragma: no cover - numba
         for j in range(W):
             for t in range(n):
                 scratch[t] = tmp[t, j]
-            out[i, j] = _median_inplace(scratch)
+            out[i, j] = median_inplace(scratch)

@@ -25,12 +25,17 @@ import numpy as np
 from numba import njit
 from scipy import ndimage
 
+from caliali_tk.core.noise import median_inplace, temporal_median
+from caliali_tk.core.threads import run_blocks
+
 __all__ = ["LineNoise", "line_offsets", "measure_line_noise", "DETECT_RATIO", "smooth_window"]
 
 #: Stripes are removed when their sd reaches this share of the pixel noise sd.
 DETECT_RATIO = 0.2
 #: Variance of the median of n Gaussian samples is ~ (pi/2) sd^2 / n.
 _MEDIAN_VAR = np.pi / 2
+#: Pixels the movie's noise level is the median over (a grid; enough for 1 %).
+NOISE_PIXELS = 16384
 
 
 @dataclass
@@ -83,47 +88,6 @@ def smooth_window(gSig: float) -> int:
 
 
 @njit(nogil=True, cache=True)
-def _median(buf, n):  # pragma: no cover - numba
-    """Median of ``buf[:n]`` by quickselect; reorders ``buf``."""
-    half = n // 2
-    hi = _select(buf, n, half)
-    if n % 2:
-        return hi
-    lo = buf[0]
-    for i in range(1, half):  # the largest of the lower half
-        if buf[i] > lo:
-            lo = buf[i]
-    return 0.5 * (lo + hi)
-
-
-@njit(nogil=True, cache=True)
-def _select(buf, n, k):  # pragma: no cover - numba
-    """The k-th smallest of ``buf[:n]``; afterwards ``buf[:k]`` holds the smaller ones."""
-    left, right = 0, n - 1
-    while right > left:
-        mid = (left + right) // 2
-        a, b, c = buf[left], buf[mid], buf[right]
-        pivot = max(min(a, b), min(max(a, b), c))  # median of three
-        i, j = left, right
-        while i <= j:
-            while buf[i] < pivot:
-                i += 1
-            while buf[j] > pivot:
-                j -= 1
-            if i <= j:
-                buf[i], buf[j] = buf[j], buf[i]
-                i += 1
-                j -= 1
-        if k <= j:
-            right = j
-        elif k >= i:
-            left = i
-        else:
-            break
-    return buf[k]
-
-
-@njit(nogil=True, cache=True)
 def _raw_offsets(frames, baseline, rows_out, cols_out):  # pragma: no cover - numba
     """Per frame: row medians of ``frame - baseline``, then column medians of
     what is left after the row medians are subtracted."""
@@ -135,11 +99,11 @@ def _raw_offsets(frames, baseline, rows_out, cols_out):  # pragma: no cover - nu
             for j in range(W):
                 D[i, j] = frames[t, i, j] - baseline[i, j]
                 buf[j] = D[i, j]
-            rows_out[t, i] = _median(buf, W)
+            rows_out[t, i] = median_inplace(buf[:W])
         for j in range(W):
             for i in range(H):
                 buf[i] = D[i, j] - rows_out[t, i]
-            cols_out[t, j] = _median(buf, H)
+            cols_out[t, j] = median_inplace(buf[:H])
 
 
 def line_offsets(frames: np.ndarray, baseline: np.ndarray, smooth: int):
@@ -170,7 +134,9 @@ def line_offsets(frames: np.ndarray, baseline: np.ndarray, smooth: int):
     n, H, W = frames.shape
     rows = np.empty((n, H), np.float32)
     cols = np.empty((n, W), np.float32)
-    _raw_offsets(frames, np.ascontiguousarray(baseline, np.float32), rows, cols)
+    baseline = np.ascontiguousarray(baseline, np.float32)
+    run_blocks(lambda a, b: _raw_offsets(frames[a:b], baseline, rows[a:b], cols[a:b]), n,
+               min_block=4)
     rows -= ndimage.median_filter(rows, size=(1, min(smooth, H) | 1), mode="nearest")
     cols -= ndimage.median_filter(cols, size=(1, min(smooth, W) | 1), mode="nearest")
     return rows, cols
@@ -197,11 +163,10 @@ def measure_line_noise(frames: np.ndarray, gSig: float, mode: str = "auto",
     LineNoise
     """
     frames = np.asarray(frames, np.float32)
-    baseline = np.median(frames, axis=0).astype(np.float32)
+    baseline = temporal_median(frames)
     smooth = smooth_window(gSig)
     rows, cols = line_offsets(frames, baseline, smooth)
-    clean = frames - rows[:, :, None] - cols[:, None, :]
-    noise = _pixel_noise(clean)
+    noise = _pixel_noise(frames, rows, cols)
     n, H, W = frames.shape
     row_ratio = _excess_sd(rows, noise, W) / noise if noise > 0 else 0.0
     col_ratio = _excess_sd(cols, noise, H) / noise if noise > 0 else 0.0
@@ -213,9 +178,18 @@ def measure_line_noise(frames: np.ndarray, gSig: float, mode: str = "auto",
                      float(col_ratio), smooth)
 
 
-def _pixel_noise(frames: np.ndarray) -> float:
-    """Median over pixels of the frame-to-frame noise sd (from differences)."""
-    d = np.diff(frames, axis=0)
+def _pixel_noise(frames: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> float:
+    """Median over pixels of the frame-to-frame noise sd (from differences)
+    of the frames with their row and column offsets removed.
+
+    A median over pixels needs no more than ``NOISE_PIXELS`` of them, taken
+    on a regular grid (every ``step``-th row and column), so no cleaned copy
+    of the whole sample is made.
+    """
+    n, H, W = frames.shape
+    step = max(1, int(np.ceil(np.sqrt(H * W / NOISE_PIXELS))))
+    clean = frames[:, ::step, ::step] - rows[:, ::step, None] - cols[:, None, ::step]
+    d = np.diff(clean, axis=0)
     mad = np.median(np.abs(d - np.median(d, axis=0)), axis=0)
     return float(np.median(mad) * 1.4826 / np.sqrt(2))
 

@@ -41,8 +41,8 @@ from caliali_tk.core.trace_baseline import TraceBaseline
 from caliali_tk.pipeline import trace_ops as kt
 from caliali_tk.pipeline.common import Stage, check
 from caliali_tk.pipeline.memory import plan_memory, trace_allocator
-from caliali_tk.pipeline.frames import clean_video
-from caliali_tk.pipeline.residual import ResidualFrames, residual_images
+from caliali_tk.pipeline.frames import CleanVideo, measure_video
+from caliali_tk.pipeline.residual import ResidualFrames, ResidualPass
 from caliali_tk.pipeline.sessions import resolve_sessions, session_video
 from caliali_tk.pipeline.summary import compute_summary, seeds_for
 from caliali_tk.pipeline.traces import deconv_settings, finish_traces
@@ -87,19 +87,20 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     with VideoFile(video_path, params.layout) as vf:
         sessions = resolve_sessions(vf, params.frames_per_session, stage.sub(0.0, 0.03),
                                     cancel, use_cache)
+        lines = measure_video(vf, params.gSig, params.line_noise)  # once, for every pass
     summary = compute_summary(video_path, params.gSig, params.spatial_filter,
                               progress=stage.sub(0.03, 0.15), cancel=cancel,
                               use_cache=use_cache, layout=params.layout,
-                              sessions=sessions.counts, line_noise=params.line_noise)
+                              sessions=sessions.counts, line_noise=params.line_noise,
+                              lines=lines)
     seeds = seeds_for(summary, params.min_corr, params.min_pnr, params.mask)
     with VideoFile(video_path, params.layout) as vf:
-        svf = session_video(vf, sessions, cancel)
+        # stripes come off the raw frames, as in the summary images; then the sessions
+        svf = session_video(CleanVideo(vf, lines), sessions, cancel)
         folder = Path(out_path).parent if out_path else Path(video_path).parent
         run = _Run(svf, params, cancel, folder)
         A, traces, b0, spatial_corr = run.fit(np.stack([seeds.rows, seeds.cols], 1),
-                                              stage.sub(0.15, 0.96))
-        residual = residual_images(run.vf, ResidualFrames(A, traces.C, run.bg, run.D, run.shape),
-                                   summary, run.chunk, stage.sub(0.96, 0.99), cancel)
+                                              stage.sub(0.15, 0.99), summary)
     fps_session = list(sessions.counts) if sessions.n_sessions > 1 else None
     # after the residual images, which need the traces in movie units
     A, traces, info = finish_traces(A, traces, params, fps_session, run.dense_alloc)
@@ -111,7 +112,7 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     result = finished_result(A, traces, spatial_corr[info.order], b0, summary, params, attrs,
                              alloc=run.dense_alloc, info=info)
     result.attrs["file_layout"] = vf.layout  # issue 12: results keep the input's layout
-    result.Cn_residual, result.PNR_residual = residual
+    result.Cn_residual, result.PNR_residual = run.residual
     check(cancel)
     if out_path is not False:
         stage(0.99, "writing results")
@@ -124,7 +125,7 @@ class _Run:
     """State of one extraction: the file, settings, footprints, background."""
 
     def __init__(self, vf, params: FileParams, cancel, folder=None):
-        self.vf = clean_video(vf, params.gSig, params.line_noise)  # stripes removed
+        self.vf = vf  # stripes removed and sessions levelled (see `extract`)
         self.params, self.cancel, self.folder = params, cancel, folder
         self.shape = (vf.height, vf.width)
         self.T = vf.n_frames
@@ -141,8 +142,12 @@ class _Run:
 
     # ------------------------------------------------------------ stages --
 
-    def fit(self, seeds, stage: Stage):
-        """Initialise, then alternate updates; returns A, Traces and b0."""
+    def fit(self, seeds, stage: Stage, summary=None):
+        """Initialise, then alternate updates; returns A, Traces and b0.
+
+        With the movie's ``summary`` images, the last pass also makes the
+        residual images (``self.residual``, issue 13).
+        """
         p = self.params
         Ybin, noise = self._binned(stage.sub(0.0, 0.1))
         b0_full = Ybin.mean(axis=0).ravel()
@@ -176,9 +181,13 @@ class _Run:
             if _converged(C_prev, C, traces):
                 break
         consistency = ConsistencyPass(A, C, self.shape, bg.up)  # issue 10: quality
-        traces = self._temporal(A, C, bg, stage.sub(0.95, 1.0), "final traces", consistency)
+        extras = [consistency]
+        if summary is not None:  # residual of the traces this pass starts from
+            extras.append(ResidualPass(self.vf, ResidualFrames(A, C, bg, self.D, self.shape),
+                                       summary))
+        traces = self._temporal(A, C, bg, stage.sub(0.95, 1.0), "final traces", extras)
         spatial_corr = consistency.finish(traces.C, bg.b0)
-        self.bg = bg  # the residual images need it (issue 13)
+        self.residual = extras[1].finish() if summary is not None else None
         return A, traces, bg.b0.reshape(self.shape), spatial_corr
 
     def _binned(self, stage: Stage):
@@ -214,13 +223,14 @@ class _Run:
         return fit_background(Yds_bin, A_ds, C_bin, b0, self.D, self.up,
                               self.shape_ds, radius)
 
-    def _temporal(self, A, C, bg, stage: Stage, label, extra=None):
+    def _temporal(self, A, C, bg, stage: Stage, label, extras=()):
         """One pass for ``A^T (Y - B)``, then HALS on the traces.
 
         ``A^T B = A^T b0 + (U^T A)^T F``, with ``F`` the background
         fluctuation on the down-sampled grid and ``U^T A`` the footprints
         summed over each block, so no full-resolution background is built.
-        ``extra`` (a `ConsistencyPass`) also sees every chunk.
+        Each of ``extras`` (`ConsistencyPass`, `ResidualPass`) also sees
+        every chunk through its ``add(start, Y, F)``.
         """
         A_ds = sparse.csc_matrix(self.D @ A)
         A_up = sparse.csc_matrix(sparse.diags(np.bincount(bg.up).astype(np.float32)) @ A_ds)
@@ -238,7 +248,7 @@ class _Run:
             accumulate_AtY(*ind, Y, AtY, start)
             accumulate_AtY(*ind_up, F, AtF, 0)
             AtY[:, start:start + n] -= AtF[:, :n] + Atb0
-            if extra is not None:
+            for extra in extras:
                 extra.add(start, Y, F)
             stage((start + n) / self.T, f"{label}: traces")
         AtA = (A.T @ A).toarray()

@@ -1,7 +1,7 @@
 """The frames every pass reads: the video's chunks, line noise removed.
 
-`clean_video` measures a movie's stripes once (from a few blocks of frames
-spread over it) and returns a reader that behaves like the
+`measure_video` measures a movie's stripes once (from a few blocks of frames
+spread over it); `CleanVideo` is a reader that behaves like the
 :class:`~caliali_tk.io.video.VideoFile` it wraps, except that every chunk
 comes out with its per-frame row / column offsets subtracted (issue 10).
 The offsets of each frame are computed on its first read and kept, so the
@@ -17,7 +17,7 @@ import numpy as np
 from caliali_tk.core.stripes import LineNoise, line_offsets, measure_line_noise
 from caliali_tk.io.video import VideoFile
 
-__all__ = ["CleanVideo", "clean_video", "measure_video", "LINE_NOISE_MODES"]
+__all__ = ["CleanVideo", "measure_video", "LINE_NOISE_MODES"]
 
 LINE_NOISE_MODES = ("auto", "on", "off")
 SAMPLE_BLOCKS = 4  # blocks of frames the stripes are measured on
@@ -83,7 +83,3 @@ class CleanVideo:
             frames -= self._cols[start:stop, None, :]
         return frames
 
-
-def clean_video(vf: VideoFile, gSig: float, mode: str = "auto") -> CleanVideo:
-    """Measure a video's stripes and return the reader every pass uses."""
-    return CleanVideo(vf, measure_video(vf, gSig, mode))

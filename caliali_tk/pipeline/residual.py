@@ -3,9 +3,11 @@
 A neuron the extraction missed is still in the movie once every found
 neuron and the background are taken out, so the residual's correlation and
 peak-to-noise images show it as a bright spot where the original images
-showed a crowd. They are computed in one streaming pass at the end of the
-extraction (the ring background exists only then), with the same filter and
-the same definitions as :mod:`caliali_tk.core.summary`.
+showed a crowd. The extraction computes them during its last pass over the
+movie (the final traces pass: the ring background exists only then, and
+that pass already has each chunk's background), from the traces that pass
+starts from, with the same filter and the same definitions as
+:mod:`caliali_tk.core.summary`.
 
 The noise level σ is the movie's own (the summary images'): the model taken
 out is slow in time, so it leaves the noise of every pixel as it was. The
@@ -15,6 +17,7 @@ baseline is the temporal median of the filtered residual at the frames
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from scipy import sparse
 
@@ -22,9 +25,10 @@ from caliali_tk.core.filters import make_spatial_filter
 from caliali_tk.core.noise import temporal_median
 from caliali_tk.core.noise_pass import NoiseResult, baseline_frames, noise_frame_plan
 from caliali_tk.core.summary import SummaryImages, SummaryPass
+from caliali_tk.core.threads import run_blocks
 from caliali_tk.pipeline.common import Stage, check
 
-__all__ = ["residual_images", "ResidualFrames"]
+__all__ = ["residual_images", "ResidualFrames", "ResidualPass"]
 
 
 class ResidualFrames:
@@ -46,23 +50,76 @@ class ResidualFrames:
 
     def __init__(self, A, C, bg, D, shape):
         self.A = sparse.csr_matrix(A, dtype=np.float32)
+        self._csr = (self.A.indptr.astype(np.int64), self.A.indices.astype(np.int64),
+                     self.A.data)
         self.A_ds = sparse.csc_matrix(D @ A)
         self.C, self.bg, self.shape = np.asarray(C, np.float32), bg, tuple(shape)
 
-    def __call__(self, frames: np.ndarray, start: int) -> np.ndarray:
-        """Residual of `frames` (n, H, W), the first of which is frame `start`."""
+    def __call__(self, frames: np.ndarray, start: int, F: np.ndarray | None = None) -> np.ndarray:
+        """Residual of `frames` (n, H, W), the first of which is frame `start`.
+
+        ``F`` is the chunk's background fluctuation when the caller already
+        has it (the final traces pass does).
+        """
         n = len(frames)
         Y = np.asarray(frames, np.float32).reshape(n, -1)
         C = self.C[:, start:start + n]
-        R = self.bg.remove(Y, self.A_ds, C)
-        if self.A.shape[1]:
-            R -= (self.A @ C).T
+        if F is None:
+            F = self.bg.fluctuation(Y, self.A_ds, C)
+        R = np.empty_like(Y)
+        (Ap, Ai, Ax), b0 = self._csr, self.bg.b0.astype(np.float32)
+        up = self.bg.up.astype(np.int64)
+        F = np.ascontiguousarray(F, np.float32)
+        C = np.ascontiguousarray(C)
+        run_blocks(lambda a, b: _residual(Y[a:b], b0, F[a:b], up, Ap, Ai, Ax, C[:, a:b],
+                                          R[a:b]), n, min_block=4)
         return R.reshape((n,) + self.shape)
+
+
+@numba.njit(nogil=True, cache=True)
+def _residual(Y, b0, F, up, Ap, Ai, Ax, C, out):  # pragma: no cover - numba
+    """``out[t, p] = Y[t, p] - b0[p] - F[t, up[p]] - sum_k A[p, k] C[k, t]`` (A as CSR)."""
+    n, d = Y.shape
+    for t in range(n):
+        for p in range(d):
+            s = Y[t, p] - b0[p] - F[t, up[p]]
+            for j in range(Ap[p], Ap[p + 1]):
+                s -= Ax[j] * C[Ai[j], t]
+            out[t, p] = s
+
+
+class ResidualPass:
+    """Residual images from chunks another pass reads (the final traces pass).
+
+    Built before that pass: the baseline of the filtered residual is taken
+    at 64 frames read here (:func:`~caliali_tk.core.noise_pass.baseline_frames`).
+    Then `add` sees every chunk once, with its background fluctuation, and
+    `finish` gives ``(Cn_residual, PNR_residual)``.
+    """
+
+    def __init__(self, vf, residual: ResidualFrames, summary: SummaryImages):
+        self.residual = residual
+        filt = make_spatial_filter(residual.shape, summary.gSig, summary.spatial_filter)
+        picks = baseline_frames(noise_frame_plan(vf.n_frames))
+        base = [filt(residual(vf.read(int(t), int(t) + 1), int(t)))[0] for t in picks]
+        noise = NoiseResult(sn=np.asarray(summary.sn, np.float32),
+                            baseline=temporal_median(np.stack(base)), gSig=summary.gSig,
+                            spatial_filter=summary.spatial_filter, n_segments=0, plan=[])
+        self.spass = SummaryPass(noise)
+
+    def add(self, start: int, Y: np.ndarray, F: np.ndarray | None = None) -> None:
+        """Frames ``Y`` (n, d) or (n, H, W) from ``start``; ``F`` their fluctuation."""
+        frames = Y.reshape((len(Y),) + self.residual.shape)
+        self.spass.add(self.residual(frames, start, F))
+
+    def finish(self) -> tuple:
+        out = self.spass.finish()
+        return out.Cn, out.PNR
 
 
 def residual_images(vf, residual: ResidualFrames, summary: SummaryImages, chunk: int,
                     stage: Stage | None = None, cancel=None) -> tuple:
-    """Cn and PNR of the residual movie, in one pass over `vf`.
+    """Cn and PNR of the residual movie, in a pass of their own over `vf`.
 
     Parameters
     ----------
@@ -83,16 +140,9 @@ def residual_images(vf, residual: ResidualFrames, summary: SummaryImages, chunk:
     """
     stage = stage or Stage(None, 0.0, 1.0)
     T = vf.n_frames
-    filt = make_spatial_filter(residual.shape, summary.gSig, summary.spatial_filter)
-    picks = baseline_frames(noise_frame_plan(T))
-    base = [filt(residual(vf.read(int(t), int(t) + 1), int(t)))[0] for t in picks]
-    noise = NoiseResult(sn=np.asarray(summary.sn, np.float32),
-                        baseline=temporal_median(np.stack(base)), gSig=summary.gSig,
-                        spatial_filter=summary.spatial_filter, n_segments=0, plan=[])
-    spass = SummaryPass(noise)
+    rpass = ResidualPass(vf, residual, summary)
     for start, frames in vf.iter_chunks(chunk):
         check(cancel)
-        spass.add(residual(frames, start))
+        rpass.add(start, frames)
         stage((start + len(frames)) / T, "residual images")
-    out = spass.finish()
-    return out.Cn, out.PNR
+    return rpass.finish()

@@ -12,7 +12,7 @@ from caliali_tk.io import cache
 from caliali_tk.io.video import VideoFile
 from caliali_tk.pipeline.common import Stage, check
 from caliali_tk.pipeline.sessions import resolve_sessions
-from caliali_tk.pipeline.frames import clean_video
+from caliali_tk.pipeline.frames import CleanVideo, measure_video
 
 ALGO_VERSION = 3  # bump when the summary images change for the same input
 CHUNK_BYTES = 128 * 2 ** 20
@@ -22,7 +22,7 @@ _FIELDS = ("Cn", "PNR", "sn", "baseline")
 def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
                     progress=None, cancel=None, use_cache: bool = True,
                     layout: str = "auto", sessions=None,
-                    line_noise: str = "auto") -> SummaryImages:
+                    line_noise: str = "auto", lines=None) -> SummaryImages:
     """Cn and PNR of a video: from the cache, or two streaming passes.
 
     Parameters
@@ -46,6 +46,9 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
     line_noise : {"auto", "on", "off"}
         Remove row / column stripes from the frames first (when detected,
         always, never); what was found is in ``SummaryImages.line_noise``.
+    lines : LineNoise, optional
+        The stripes already measured with ``line_noise`` (the extraction
+        measures them once for all its passes); measured here if None.
 
     Returns
     -------
@@ -74,7 +77,9 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
                                  n_frames=int(hit.get("n_frames", 0)),
                                  line_noise=_lines_from(hit.get("line_noise")))
     with VideoFile(video_path, layout) as vf:
-        frames = clean_video(vf, gSig, line_noise)
+        if lines is None:
+            lines = measure_video(vf, gSig, line_noise)
+        frames = CleanVideo(vf, lines)
         summary = _stream(frames, gSig, spatial_filter, stage, cancel, counts)
         summary.line_noise = frames.lines.summary() if frames.lines is not None else None
     if use_cache:

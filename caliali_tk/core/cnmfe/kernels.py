@@ -11,10 +11,31 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from caliali_tk.core.threads import run_blocks
+
+
+def accumulate_AtY(indptr, indices, data, Y, out, t0):
+    """``out[k, t0 + t] = sum_i A[i, k] Y[t, i]`` for a chunk ``Y`` (n, d).
+
+    Blocks of components run on every core (equal footprint entries each).
+    """
+    run_blocks(lambda a, b: _AtY(indptr[a:b + 1], indices, data, Y, out[a:b], t0),
+               len(indptr) - 1, min_block=8, weights=np.diff(indptr))
+
+
+def accumulate_YCt(indptr, indices, Y, C, t0, out):
+    """``out[j] += sum_t Y[t, indices[j]] C[k, t0 + t]`` on a sparsity pattern.
+
+    ``(indptr, indices)`` is the pattern (search areas) in CSC form; entry
+    ``j`` of column ``k`` receives the product of its pixel with trace ``k``.
+    Blocks of components run on every core.
+    """
+    run_blocks(lambda a, b: _YCt(indptr[a:b + 1], indices, Y, C[a:b], t0, out),
+               len(indptr) - 1, min_block=8, weights=np.diff(indptr))
+
 
 @numba.njit(nogil=True, cache=True)
-def accumulate_AtY(indptr, indices, data, Y, out, t0):
-    """``out[k, t0 + t] = sum_i A[i, k] Y[t, i]`` for a chunk ``Y`` (n, d)."""
+def _AtY(indptr, indices, data, Y, out, t0):  # pragma: no cover - numba
     K = indptr.shape[0] - 1
     n = Y.shape[0]
     for k in range(K):
@@ -26,12 +47,7 @@ def accumulate_AtY(indptr, indices, data, Y, out, t0):
 
 
 @numba.njit(nogil=True, cache=True)
-def accumulate_YCt(indptr, indices, Y, C, t0, out):
-    """``out[j] += sum_t Y[t, indices[j]] C[k, t0 + t]`` on a sparsity pattern.
-
-    ``(indptr, indices)`` is the pattern (search areas) in CSC form; entry
-    ``j`` of column ``k`` receives the product of its pixel with trace ``k``.
-    """
+def _YCt(indptr, indices, Y, C, t0, out):  # pragma: no cover - numba
     K = indptr.shape[0] - 1
     n = Y.shape[0]
     for k in range(K):

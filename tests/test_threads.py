@@ -1,0 +1,89 @@
+"""Blocks of work on every core: the blocks cover the range once, errors surface,
+nested calls run serially, and the threaded kernels match their serial twins."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from caliali_tk.core import threads
+from caliali_tk.core.threads import block_bounds, run_blocks
+
+
+@pytest.mark.parametrize("n,k", [(1, 2), (7, 2), (100, 3), (5, 8)])
+def test_blocks_cover_the_range_once(n, k):
+    b = block_bounds(n, k)
+    assert b[0] == 0 and b[-1] == n and np.all(np.diff(b) >= 1)
+
+
+def test_weighted_blocks_balance_the_weight():
+    w = np.r_[np.full(10, 100.0), np.ones(90)]
+    b = block_bounds(100, 2, weights=w)
+    first = w[:b[1]].sum()
+    assert b[1] < 10  # equal counts would cut at 50
+    assert first - 100 <= w.sum() / 2 <= first + 100  # within one item of the half
+
+
+def test_run_blocks_writes_every_item_once_in_two_threads(monkeypatch):
+    monkeypatch.setattr(threads, "n_threads", lambda: 2)
+    out = np.zeros(1000, int)
+    seen = set()
+
+    def fn(a, b):
+        seen.add(threading.get_ident())
+        out[a:b] += 1
+
+    run_blocks(fn, 1000, min_block=10)
+    assert np.all(out == 1)
+    assert len(seen) == 2
+
+
+def test_nested_call_runs_serially_and_errors_surface(monkeypatch):
+    monkeypatch.setattr(threads, "n_threads", lambda: 2)
+    out = np.zeros(100, int)
+
+    def inner(a, b):
+        out[a:b] += 1
+
+    run_blocks(lambda a, b: run_blocks(inner, 100), 4)  # 2 outer blocks, each all 100
+    assert np.all(out == 2)
+
+    def bad(a, b):
+        if a > 0:
+            raise ValueError("block failed")
+
+    with pytest.raises(ValueError, match="block failed"):
+        run_blocks(bad, 10)
+
+
+def test_threaded_kernels_match_numpy(monkeypatch):
+    """Swap, filter, temporal median and the products split into blocks agree
+    with plain numpy (the single-thread path is what the other tests use)."""
+    from scipy import ndimage, sparse
+
+    from caliali_tk.core.cnmfe.kernels import accumulate_AtY, accumulate_YCt
+    from caliali_tk.core.filters import CenteredGaussianFilter, centered_gaussian_kernel
+    from caliali_tk.core.layout import swap_axes_float32
+    from caliali_tk.core.noise import temporal_median
+
+    monkeypatch.setattr(threads, "n_threads", lambda: 3)
+    rng = np.random.default_rng(0)
+    Y = rng.random((37, 40, 30)).astype(np.float32)
+    assert np.array_equal(swap_axes_float32(Y), Y.transpose(0, 2, 1))
+    ref = np.stack([ndimage.correlate(f.astype(np.float64), centered_gaussian_kernel(2.0),
+                                      mode="nearest") for f in Y])
+    assert np.allclose(CenteredGaussianFilter(2.0)(Y), ref, atol=1e-5)
+    big = rng.random((9, 64, 64)).astype(np.float32)
+    assert np.array_equal(temporal_median(big), np.median(big, axis=0))
+    A = sparse.random(40 * 30, 50, density=0.02, format="csc", random_state=1, dtype=np.float32)
+    flat = Y.reshape(37, -1)
+    out = np.zeros((50, 40), np.float32)
+    accumulate_AtY(A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data, flat, out, 2)
+    assert np.allclose(out[:, 2:39], (A.T @ flat.T), atol=1e-4)
+    C = rng.random((50, 37)).astype(np.float32)
+    P = np.zeros(A.nnz)
+    accumulate_YCt(A.indptr.astype(np.int64), A.indices.astype(np.int64), flat, C, 0, P)
+    comp = np.repeat(np.arange(50), np.diff(A.indptr))
+    assert np.allclose(P, np.einsum("tj,jt->j", flat[:, A.indices], C[comp]), rtol=1e-4)
