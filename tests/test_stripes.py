@@ -96,3 +96,35 @@ def test_line_offsets_of_the_artefact_function():
     rng = np.random.default_rng(0)
     off = artefacts.line_offsets(rng, (50, 20, 30), 2.0, 0.0)
     assert np.allclose(off, off[:, :, :1]) and 1.5 < off[:, :, 0].std() < 2.5
+
+
+def test_stripes_are_measured_once_per_extraction_and_cached(tmp_path, monkeypatch):
+    """The summary images measure the stripes; the cache keeps them (baseline
+    included), and an extraction after a cached summary does not measure again."""
+    from caliali_tk.demo.files import write_video
+    from caliali_tk.io.params import FileParams
+    import importlib
+
+    from caliali_tk.pipeline import frames, summary as summary_mod
+    extract_mod = importlib.import_module("caliali_tk.pipeline.extract")
+
+    Y, truth = simulate(64, 64, 300, n_neurons=8, seed=2, line_noise=1.0)
+    path = tmp_path / "striped.h5"
+    write_video(path, Y, truth)
+    calls = []
+    real = frames.measure_video
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(summary_mod, "measure_video", counting)
+    monkeypatch.setattr(extract_mod, "measure_video", counting)
+    first = summary_mod.compute_summary(path, truth.gSig)
+    assert first.lines is not None and first.lines.rows and len(calls) == 1
+    again = summary_mod.compute_summary(path, truth.gSig)  # from the cache
+    assert len(calls) == 1 and again.lines.rows == first.lines.rows
+    np.testing.assert_array_equal(again.lines.baseline, first.lines.baseline)
+    assert again.lines.smooth == first.lines.smooth
+    result = extract_mod.extract(path, FileParams(gSig=truth.gSig), out_path=False)
+    assert len(calls) == 1 and result.attrs["line_noise"]["rows"]

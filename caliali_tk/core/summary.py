@@ -73,6 +73,9 @@ class SummaryImages:
     line_noise : dict or None
         Stripes found and removed first (``rows``, ``cols``, ``row_ratio``,
         ``col_ratio``; see :mod:`caliali_tk.core.stripes`), None if not measured.
+    lines : LineNoise or None
+        The same stripes as the object the extraction's reader removes
+        (with its baseline image), so that they are measured once.
     """
 
     Cn: np.ndarray
@@ -83,6 +86,7 @@ class SummaryImages:
     spatial_filter: bool
     n_frames: int
     line_noise: Optional[dict] = None  # issue 10
+    lines: Optional[object] = None
 
 
 @njit(nogil=True, cache=True)

@@ -87,14 +87,15 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     with VideoFile(video_path, params.layout) as vf:
         sessions = resolve_sessions(vf, params.frames_per_session, stage.sub(0.0, 0.03),
                                     cancel, use_cache)
-        lines = measure_video(vf, params.gSig, params.line_noise)  # once, for every pass
     summary = compute_summary(video_path, params.gSig, params.spatial_filter,
                               progress=stage.sub(0.03, 0.15), cancel=cancel,
                               use_cache=use_cache, layout=params.layout,
-                              sessions=sessions.counts, line_noise=params.line_noise,
-                              lines=lines)
+                              sessions=sessions.counts, line_noise=params.line_noise)
     seeds = seeds_for(summary, params.min_corr, params.min_pnr, params.mask)
     with VideoFile(video_path, params.layout) as vf:
+        lines = summary.lines  # measured once, for every pass (older caches: here)
+        if lines is None:
+            lines = measure_video(vf, params.gSig, params.line_noise)
         # stripes come off the raw frames, as in the summary images; then the sessions
         svf = session_video(CleanVideo(vf, lines), sessions, cancel)
         folder = Path(out_path).parent if out_path else Path(video_path).parent

@@ -6,6 +6,7 @@ import numpy as np
 
 from caliali_tk.core.mask import mask_from_polygons
 from caliali_tk.core.noise_pass import NoisePass, SessionNoisePass
+from caliali_tk.core.stripes import LineNoise
 from caliali_tk.core.seeds import SeedFinder, Seeds
 from caliali_tk.core.summary import SummaryImages, SummaryPass
 from caliali_tk.io import cache
@@ -14,7 +15,7 @@ from caliali_tk.pipeline.common import Stage, check
 from caliali_tk.pipeline.sessions import resolve_sessions
 from caliali_tk.pipeline.frames import CleanVideo, measure_video
 
-ALGO_VERSION = 3  # bump when the summary images change for the same input
+ALGO_VERSION = 4  # bump when the summary images change for the same input
 CHUNK_BYTES = 128 * 2 ** 20
 _FIELDS = ("Cn", "PNR", "sn", "baseline")
 
@@ -47,8 +48,9 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
         Remove row / column stripes from the frames first (when detected,
         always, never); what was found is in ``SummaryImages.line_noise``.
     lines : LineNoise, optional
-        The stripes already measured with ``line_noise`` (the extraction
-        measures them once for all its passes); measured here if None.
+        The stripes already measured with ``line_noise``; measured here if
+        None. What is used is in ``SummaryImages.lines`` (and the cache),
+        so the extraction measures them once for all its passes.
 
     Returns
     -------
@@ -75,19 +77,22 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
             return SummaryImages(**{k: hit[k] for k in _FIELDS}, gSig=float(gSig),
                                  spatial_filter=bool(spatial_filter),
                                  n_frames=int(hit.get("n_frames", 0)),
-                                 line_noise=_lines_from(hit.get("line_noise")))
+                                 line_noise=_lines_from(hit.get("line_noise")),
+                                 lines=_line_noise_from(hit))
     with VideoFile(video_path, layout) as vf:
         if lines is None:
             lines = measure_video(vf, gSig, line_noise)
         frames = CleanVideo(vf, lines)
         summary = _stream(frames, gSig, spatial_filter, stage, cancel, counts)
         summary.line_noise = frames.lines.summary() if frames.lines is not None else None
+        summary.lines = frames.lines
     if use_cache:
         arrays = {k: getattr(summary, k) for k in _FIELDS}
         arrays["n_frames"] = np.array(summary.n_frames)
         if summary.line_noise is not None:
-            arrays["line_noise"] = np.array([summary.line_noise[k] for k in _LINE_KEYS],
-                                            np.float64)
+            arrays["line_noise"] = np.array([summary.line_noise[k] for k in _LINE_KEYS]
+                                            + [summary.lines.smooth], np.float64)
+            arrays["line_baseline"] = summary.lines.baseline
         cache.save_summary(video_path, key, arrays)
     return summary
 
@@ -100,6 +105,16 @@ def _version(counts) -> str:
 
 
 _LINE_KEYS = ("rows", "cols", "row_ratio", "col_ratio")
+
+
+def _line_noise_from(hit):
+    """The cached stripes as a `LineNoise` (None when the cache predates it)."""
+    values, baseline = hit.get("line_noise"), hit.get("line_baseline")
+    v = None if values is None else np.asarray(values, np.float64).ravel()
+    if v is None or baseline is None or v.size < len(_LINE_KEYS) + 1:
+        return None
+    return LineNoise(np.asarray(baseline, np.float32), bool(v[0]), bool(v[1]), float(v[2]),
+                     float(v[3]), int(v[4]))
 
 
 def _lines_from(values):
