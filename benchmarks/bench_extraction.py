@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench_common import peak_rss_mib, simulated_movie  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -38,15 +39,8 @@ SIZES = [(256, 256, 3000, 100, 2.0), (512, 512, 3000, 300, 1.0)]
 QUICK = [(128, 128, 1000, 30, 2.0)]
 
 
-def _movie(h, w, t, k):
-    from caliali_tk.demo.files import write_simulated
-
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"extract_{h}x{w}x{t}_{k}.h5"
-    if not path.exists():
-        print(f"writing {path.name} (once) ...", flush=True)
-        write_simulated(path, h, w, t, n_neurons=k, seed=1)
-    return path
+def _movie(h, w, t, k) -> Path:
+    return simulated_movie("extract", h, w, t, k)
 
 
 def _child(path: str, max_memory: float) -> dict:
@@ -69,7 +63,7 @@ def _child(path: str, max_memory: float) -> dict:
     return {"seconds": seconds, "summary_seconds": t_summary, "K": result.K,
             "T": result.T, "precision": score["precision"], "recall": score["recall"],
             "f1": score["f1"], "median_r": score["median_r"],
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+            "peak_mib": peak_rss_mib()}
 
 
 def _run(path: Path, max_memory: float) -> dict:

@@ -42,6 +42,8 @@ from types import SimpleNamespace
 import h5py
 import numpy as np
 
+from bench_common import peak_rss_mib  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache" / "sessions"
 GAINS = [1.0, 1.25, 0.85, 1.1, 0.95, 1.2, 0.9, 1.05, 1.15, 0.8]
@@ -147,24 +149,9 @@ def _child(path: str, settings: dict) -> None:
     t0 = time.perf_counter()
     out = settings_out(path, settings)
     result = extract(path, FileParams(**settings), out_path=out, use_cache=False)
-    info = {"K": result.K, "seconds": time.perf_counter() - t0, "hwm_mib": _peak_rss_mib()}
+    info = {"K": result.K, "seconds": time.perf_counter() - t0, "hwm_mib": peak_rss_mib()}
     Path(out + ".json").write_text(json.dumps(info))
     print(json.dumps(info))
-
-
-def _peak_rss_mib() -> float:
-    """This process's own peak resident memory (VmHWM), MiB.
-
-    Not ``ru_maxrss``: a child's ``ru_maxrss`` (``wait4`` or ``RUSAGE_SELF``
-    after exec) starts from the parent's resident size at the fork, so a
-    parent that held a large movie inflates it.
-    """
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def settings_out(path, settings) -> str:

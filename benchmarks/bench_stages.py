@@ -17,12 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import resource
 import subprocess
 import sys
 import time
 from collections import OrderedDict
 from pathlib import Path
+
+from bench_common import peak_rss_mib, simulated_movie  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -32,14 +33,7 @@ QUICK = (128, 128, 1000, 30)
 
 
 def _movie(h, w, t, k) -> Path:
-    from caliali_tk.demo.files import write_simulated
-
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"stages_{h}x{w}x{t}_{k}.h5"
-    if not path.exists():
-        print(f"writing {path.name} (once) ...", flush=True)
-        write_simulated(path, h, w, t, n_neurons=k, seed=1)
-    return path
+    return simulated_movie("stages", h, w, t, k)
 
 
 def _stage_name(message: str) -> str:
@@ -51,7 +45,7 @@ def _stage_name(message: str) -> str:
     return re.sub(r"\s+", " ", name).strip(" :")
 
 
-def _child(path: str, max_memory: float) -> dict:
+def _child(path: str, max_memory) -> dict:
     """Extract one movie with timing hooks; runs in its own interpreter."""
     from caliali_tk.bundle.frozen import warm_up
     from caliali_tk.io import video
@@ -59,8 +53,9 @@ def _child(path: str, max_memory: float) -> dict:
     from caliali_tk.pipeline import extract
 
     warm_up()
-    counts = {"passes": 0, "frames": 0, "reads": 0}
+    counts = {"passes": 0, "frames": 0, "reads": 0, "mean_frames": 0}
     real_iter, real_read = video.VideoFile.iter_chunks, video.VideoFile.read
+    real_means = video.VideoFile.frame_means
 
     def iter_chunks(self, *a, **k):
         counts["passes"] += 1
@@ -72,10 +67,16 @@ def _child(path: str, max_memory: float) -> dict:
         counts["reads"] += 1
         return real_read(self, start, stop, *a, **k)
 
+    def frame_means(self, start, stop):  # the brightness scan: raw blocks, no float copy
+        counts["mean_frames"] += stop - start
+        return real_means(self, start, stop)
+
     video.VideoFile.iter_chunks, video.VideoFile.read = iter_chunks, read
+    video.VideoFile.frame_means = frame_means
     marks = []
     t0 = time.perf_counter()
-    result = extract(path, FileParams(max_memory_gb=max_memory), out_path=False,
+    params = FileParams() if max_memory is None else FileParams(max_memory_gb=max_memory)
+    result = extract(path, params, out_path=False,
                      use_cache=False, progress=lambda f, m: marks.append((time.perf_counter(), m)))
     total = time.perf_counter() - t0
     stages = OrderedDict()
@@ -86,12 +87,13 @@ def _child(path: str, max_memory: float) -> dict:
         T = vf.n_frames
     return {"total_s": total, "stages": stages, "passes": counts["passes"],
             "frames_read": counts["frames"] / T, "reads": counts["reads"], "K": int(result.K),
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "mean_scans": counts["mean_frames"] / T,
+            "peak_mib": peak_rss_mib()}
 
 
-def run(size, max_memory: float = 2.0) -> dict:
+def run(size, max_memory=None) -> dict:
     path = _movie(*size)
-    out = subprocess.run([sys.executable, __file__, "--child", str(path), str(max_memory)],
+    out = subprocess.run([sys.executable, __file__, "--child", str(path), json.dumps(max_memory)],
                          capture_output=True, text=True, cwd=ROOT, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -100,24 +102,26 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--size", nargs=4, type=int, metavar=("H", "W", "T", "K"))
-    parser.add_argument("--max-memory", type=float, default=2.0)
+    parser.add_argument("--max-memory", type=float, default=None,
+                        help="max_memory_gb (default: the extraction's default)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(_child(args.child[0], float(args.child[1]))))
+        print(json.dumps(_child(args.child[0], json.loads(args.child[1]))))
         return
     size = tuple(args.size) if args.size else (QUICK if args.quick else DEFAULT)
     r = run(size, args.max_memory)
     h, w, t, k = size
     print(f"\n## Extraction stages, {h}x{w}x{t}, {k} simulated neurons "
-          f"(max_memory_gb {args.max_memory:g})\n")
+          f"(max_memory_gb {'default' if args.max_memory is None else args.max_memory})\n")
     print("| stage | seconds | share |")
     print("|---|---|---|")
     for name, sec in r["stages"].items():
         print(f"| {name} | {sec:.2f} | {100 * sec / r['total_s']:.0f} % |")
     print(f"| **total** | **{r['total_s']:.2f}** | 100 % |")
     print(f"\npasses over the file: {r['passes']} (frames read: {r['frames_read']:.2f} x T, "
-          f"plus {r['reads']} block reads); {r['K']} neurons; peak RSS {r['peak_mib']:.0f} MiB")
+          f"plus {r['reads']} block reads, plus {r['mean_scans']:.2f} x T frames scanned for "
+          f"their mean brightness); {r['K']} neurons; peak RSS {r['peak_mib']:.0f} MiB")
 
 
 if __name__ == "__main__":

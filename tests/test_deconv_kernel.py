@@ -264,3 +264,18 @@ def test_given_kernel_without_noise_and_the_legacy_fit():
     assert d.sn == pytest.approx(trace_noise(y)) and d.lam == pytest.approx(d.sn)
     legacy = deconvolve_trace(y, DeconvSettings(fps=10.0).with_preset("legacy"))
     np.testing.assert_allclose(legacy.g, estimate_ar(y, 1, trace_noise(y)))
+
+
+@pytest.mark.parametrize("fps", [5.0, 10.0, 30.0])
+def test_noise_of_a_trace_with_a_known_kernel(fps):
+    """kernel_noise (a later round: kernel kept, σ anew) reads σ from the
+    residual as estimate_kernel does, not from the raw spectrum."""
+    from caliali_tk.core.deconv import kernel_noise
+
+    rng = np.random.default_rng(11)
+    T = int(300 * fps)
+    c = calcium((rng.random(T) < 0.4 / fps) * 1.0, 0.5, 0.0, fps)
+    y = 3.0 * c + 0.15 * rng.standard_normal(T) + 2.0  # another scale and a baseline
+    g, _ = estimate_kernel(y, DeconvSettings(fps=fps))
+    assert kernel_noise(y, g) == pytest.approx(0.15, rel=0.1)
+    assert kernel_noise(np.full(50, 1.0), g) == 0.0

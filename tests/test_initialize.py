@@ -49,3 +49,17 @@ def test_robust_noise_ignores_transients():
     x[::50, 1] += 30.0  # sparse large transients
     sn = robust_noise(x)
     np.testing.assert_allclose(sn, 1.0, rtol=0.1)
+
+
+def test_footprint_least_squares_match_lstsq_and_survive_a_flat_trace():
+    from caliali_tk.core.cnmfe.initialize import _least_squares
+
+    rng = np.random.default_rng(0)
+    X = np.stack([rng.standard_normal(300), rng.standard_normal(300), np.ones(300)], 1)
+    B = rng.standard_normal((300, 40)).astype(np.float32)
+    np.testing.assert_allclose(_least_squares(X, B), np.linalg.lstsq(X, B, rcond=None)[0],
+                               atol=1e-8)
+    flat = np.stack([np.zeros(300), np.ones(300)], 1)  # a trace with no variation
+    coef = _least_squares(flat, B)
+    assert np.all(np.isfinite(coef))
+    np.testing.assert_allclose(coef[1], B.mean(axis=0), atol=1e-5)

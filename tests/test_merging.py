@@ -57,3 +57,24 @@ def test_neighbours_with_independent_traces_stay_apart():
     A = sparse.csc_matrix(np.stack([blob((20, 17)), blob((20, 23))], 1).astype(np.float32))
     C = np.stack([trace(rng), trace(rng)])
     assert not merge_links(A, C, None, SHAPE, 0.65, dmin=5.0).any()
+
+
+def test_merged_origin_names_where_each_new_component_came_from():
+    """merge_groups orders its output by smallest member; merged_origin says
+    which old component each kept one is (so a kernel can follow it)."""
+    from caliali_tk.core.cnmfe.merging import merged_origin
+
+    rng = np.random.default_rng(3)
+    c, d, e = trace(rng), trace(rng), trace(rng)
+    # 0 and 3 are one cell split in two; 1, 2, 4 are distinct
+    centres = [(8, 8), (30, 8), (8, 30), (10, 9), (30, 30)]
+    A = sparse.csc_matrix(np.stack([blob(p) for p in centres], 1).astype(np.float32))
+    C = np.stack([c, d, e, 0.9 * c + 0.05 * rng.standard_normal(500),
+                  trace(rng)]).astype(np.float32)
+    A2, C2, groups = merge_components(A, C, 0.65, SHAPE, dmin=5.0)
+    origin = merged_origin(5, groups)
+    assert [list(g) for g in groups] == [[0, 3]] and origin.tolist() == [-1, 1, 2, 4]
+    for new, old in enumerate(origin):
+        if old >= 0:
+            assert np.array_equal(C2[new], C[old])
+            assert np.allclose(A2[:, new].toarray(), A[:, old].toarray())

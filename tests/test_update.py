@@ -1,6 +1,7 @@
 """Merging, clean-up and the temporal update on small hand-made cases."""
 
 import numpy as np
+import pytest
 from scipy import sparse
 
 from caliali_tk.core.cnmfe import footprints as fp
@@ -87,3 +88,25 @@ def test_temporal_update_recovers_traces_of_overlapping_neurons():
     for k in range(2):
         assert np.corrcoef(traces.C[k], C[k])[0, 1] > 0.95
         assert np.all(traces.S[k] >= 0)
+
+
+@pytest.mark.parametrize("fps", [5.0, 20.0])
+def test_temporal_update_keeps_known_kernels_and_fits_unknown_ones(fps):
+    """A row of ``kernels`` is used as it is (σ anew); a NaN row is fitted."""
+    rng = np.random.default_rng(4)
+    shape, T = (20, 20), int(120 * fps)
+    A = np.stack([_blob(shape, (5, 5)), _blob(shape, (14, 14))], 1)
+    C = np.stack([_spikes(rng, T), _spikes(rng, T)]) * 10
+    Y = A @ C + 0.3 * rng.standard_normal((A.shape[0], T))
+    As = sparse.csc_matrix(A.astype(np.float32))
+    AtY, AtA = (As.T @ Y).astype(np.float32), (As.T @ As).toarray()
+    settings = DeconvSettings(model="ar1", fps=fps)
+    fitted = update.temporal_update(AtY, AtA, np.ones_like(C), settings)
+    known = np.array([[0.8 * fitted.g[0, 0], 0.0], [np.nan, np.nan]])
+    kept = update.temporal_update(AtY, AtA, np.ones_like(C), settings, kernels=known)
+    assert kept.g[0, 0] == pytest.approx(known[0, 0]) and kept.g[0, 1] == 0.0
+    assert kept.g[1] == pytest.approx(fitted.g[1])            # fitted as without kernels
+    again = update.temporal_update(AtY, AtA, np.ones_like(C), settings, kernels=fitted.g)
+    assert np.allclose(again.g, fitted.g)
+    assert again.sn == pytest.approx(fitted.sn, rel=0.1)        # σ from the data, as before
+    assert np.corrcoef(again.C[0], C[0])[0, 1] > 0.95

@@ -250,11 +250,7 @@ class VideoFile:
         holds NaN/Inf (the message gives the first bad frame index).
         """
         start, stop = self._check_range(start, stop)
-        try:
-            raw = self._ds[start:stop]
-        except (OSError, RuntimeError, KeyError, ValueError) as exc:
-            raise VideoError(f"{self.path.name}: cannot read frames {start}-{stop - 1}, "
-                             f"the file may be truncated or damaged ({_reason(exc)})") from exc
+        raw = self._raw(start, stop)
         with np.errstate(over="ignore"):  # overflow becomes Inf, reported below
             if self.layout == MATLAB:
                 frames = swap_axes_float32(raw)  # to_display's rule, done fast
@@ -266,6 +262,26 @@ class VideoFile:
             raise VideoError(f"{self.path.name}: frame {first} (0-based) contains NaN or "
                              "Inf values (or values too large for float32)")
         return frames
+
+    def frame_means(self, start: int, stop: int) -> np.ndarray:
+        """Mean of each frame ``start <= t < stop``, float64 (n,).
+
+        Straight from the stored block: a frame's mean does not depend on
+        its orientation, so no float32 display copy is made.
+        """
+        start, stop = self._check_range(start, stop)
+        raw = self._raw(start, stop)
+        means = raw.reshape(len(raw), -1).mean(axis=1, dtype=np.float64)
+        if self.dtype.kind == "f" and not np.isfinite(means).all():
+            self.read(start + int(np.argmax(~np.isfinite(means))), stop)  # names the frame
+        return means
+
+    def _raw(self, start: int, stop: int) -> np.ndarray:
+        try:
+            return self._ds[start:stop]
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            raise VideoError(f"{self.path.name}: cannot read frames {start}-{stop - 1}, "
+                             f"the file may be truncated or damaged ({_reason(exc)})") from exc
 
     def iter_chunks(self, chunk_frames: int, start: int = 0,
                     stop: Optional[int] = None) -> Iterator[Tuple[int, np.ndarray]]:

@@ -24,7 +24,7 @@ from caliali_tk import __version__
 from caliali_tk.core.binning import add_to_bins, bin_time, n_bins
 from caliali_tk.core.cnmfe import footprints as fp
 from caliali_tk.core.cnmfe import update
-from caliali_tk.core.cnmfe.merging import merge_components
+from caliali_tk.core.cnmfe.merging import merge_components, merged_origin
 from caliali_tk.core.cnmfe.quality import ConsistencyPass
 from caliali_tk.core.cnmfe.initialize import MEDIAN_FRAMES, greedy_init
 from caliali_tk.core.cnmfe.kernels import accumulate_AtY, accumulate_YCt
@@ -163,21 +163,24 @@ class _Run:
         C = self._unbin(C_bin)
         bg = self._background(Yds_bin, A, C_bin, b0_full)
         n_rounds = max(1, int(p.max_iter))
+        g = None  # each neuron's kernel, kept from the round that fitted it
         for it in range(n_rounds):
             s = stage.sub(0.15 + 0.8 * it / n_rounds, 0.15 + 0.8 * (it + 1) / n_rounds)
             C_prev = C
-            traces = self._temporal(A, C, bg, s.sub(0, 0.45), f"round {it + 1}")
+            traces = self._temporal(A, C, bg, s.sub(0, 0.45), f"round {it + 1}", kernels=g)
             A, traces = self._drop_bad(A, traces)
             if A.shape[1] == 0:
                 C = traces.C  # no components left: nothing to refit
                 break
             # merged groups get their footprint from the spatial pass right after
-            A, C, _ = merge_components(A, traces.C, p.merge_thr, self.shape, traces.S, p.dmin,
-                                       alloc=self.alloc)
+            K = A.shape[1]
+            A, C, groups = merge_components(A, traces.C, p.merge_thr, self.shape, traces.S,
+                                            p.dmin, alloc=self.alloc)
+            g = _carried(traces.g, merged_origin(K, groups))
             A = self._spatial(A, C, bg, noise, s.sub(0.45, 0.9), f"round {it + 1}")
             A, C = kt.normalize_inplace(A, C)
             keep = np.diff(A.indptr) >= p.min_pixels
-            A, C = A[:, keep], kt.take_rows(C, keep, self.alloc)
+            A, C, g = A[:, keep], kt.take_rows(C, keep, self.alloc), g[keep]
             bg = self._background(Yds_bin, A, self._bin(C), b0_full)
             if _converged(C_prev, C, traces):
                 break
@@ -186,7 +189,8 @@ class _Run:
         if summary is not None:  # residual of the traces this pass starts from
             extras.append(ResidualPass(self.vf, ResidualFrames(A, C, bg, self.D, self.shape),
                                        summary))
-        traces = self._temporal(A, C, bg, stage.sub(0.95, 1.0), "final traces", extras)
+        traces = self._temporal(A, C, bg, stage.sub(0.95, 1.0), "final traces", extras,
+                                kernels=g)
         spatial_corr = consistency.finish(traces.C, bg.b0)
         self.residual = extras[1].finish() if summary is not None else None
         return A, traces, bg.b0.reshape(self.shape), spatial_corr
@@ -224,7 +228,7 @@ class _Run:
         return fit_background(Yds_bin, A_ds, C_bin, b0, self.D, self.up,
                               self.shape_ds, radius)
 
-    def _temporal(self, A, C, bg, stage: Stage, label, extras=()):
+    def _temporal(self, A, C, bg, stage: Stage, label, extras=(), kernels=None):
         """One pass for ``A^T (Y - B)``, then HALS on the traces.
 
         ``A^T B = A^T b0 + (U^T A)^T F``, with ``F`` the background
@@ -253,8 +257,8 @@ class _Run:
                 extra.add(start, Y, F)
             stage((start + n) / self.T, f"{label}: traces")
         AtA = (A.T @ A).toarray()
-        return update.temporal_update(AtY, AtA, C, self.deconv,
-                                      baseline=self.baseline, alloc=self.alloc)
+        return update.temporal_update(AtY, AtA, C, self.deconv, baseline=self.baseline,
+                                      alloc=self.alloc, kernels=kernels)
 
     def _spatial(self, A, C, bg, noise, stage: Stage, label):
         """One pass for ``(Y - B) C^T`` on the search areas, then HALS.
@@ -318,6 +322,14 @@ def _csc_arrays(M):
     """``(indptr, indices, data)`` of a csc matrix in the kernels' dtypes."""
     return (M.indptr.astype(np.int64), M.indices.astype(np.int64),
             M.data.astype(np.float32))
+
+
+def _carried(g: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """Kernels (K', 2) after a merge: a kept neuron's own, NaN for a merged one."""
+    out = np.full((len(origin), g.shape[1]), np.nan)
+    kept = origin >= 0
+    out[kept] = g[origin[kept]]
+    return out
 
 
 def _converged(C_prev, C, traces) -> bool:

@@ -125,11 +125,14 @@ def known_sessions(vf: VideoFile, frames_per_session=None) -> SessionInfo | None
 def frame_brightness(vf: VideoFile, progress=None, cancel=None) -> np.ndarray:
     """Mean brightness of every frame, (T,) float64: one pass over the file."""
     stage = Stage(progress, 0.0, 1.0)
-    out = np.empty(vf.n_frames)
-    for start, frames in vf.iter_chunks(max(1, min(200, vf.chunk_frames_for(_BRIGHTNESS_BYTES)))):
+    T = vf.n_frames
+    out = np.empty(T)
+    step = max(1, min(200, vf.chunk_frames_for(_BRIGHTNESS_BYTES)))
+    for start in range(0, T, step):
         check(cancel)
-        out[start:start + len(frames)] = frames.reshape(len(frames), -1).mean(axis=1)
-        stage((start + len(frames)) / vf.n_frames, "looking for sessions")
+        stop = min(T, start + step)
+        out[start:stop] = vf.frame_means(start, stop)
+        stage(stop / T, "looking for sessions")
     return out
 
 

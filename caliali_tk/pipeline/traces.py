@@ -16,7 +16,7 @@ import numpy as np
 
 from caliali_tk.core.cnmfe import postprocess as post
 from caliali_tk.core.cnmfe.update import Traces
-from caliali_tk.core.deconv import DeconvSettings, deconvolve_trace, kernel_taus
+from caliali_tk.core.deconv import DeconvSettings, deconvolve_trace, kernel_taus, trim_ar
 from caliali_tk.io.params import FileParams
 from caliali_tk.pipeline.trace_ops import take_rows
 
@@ -98,7 +98,7 @@ def finish_traces(A, traces: Traces, params: FileParams, frames_per_session=None
         traces = _rescaled(traces, scale, slices, deconv_settings(params))
     snr = post.trace_snr(traces.C, traces.C_raw)
     order = post.snr_order(snr) if params.order_by_snr else np.arange(K, dtype=np.int64)
-    taus = np.array([kernel_taus(_trim(g), params.fps) for g in traces.g],
+    taus = np.array([kernel_taus(trim_ar(g), params.fps) for g in traces.g],
                     np.float32).reshape(K, 2)
     rows = (lambda X: take_rows(X, order, alloc)) if alloc else (lambda X: X[order])
     base = traces.baselines[order] if traces.baselines is not None else None
@@ -120,13 +120,8 @@ def _rescaled(traces: Traces, scale, slices, settings: DeconvSettings) -> Traces
     C, S = np.zeros_like(C_raw), np.zeros_like(C_raw)
     sn = np.ones(len(C_raw), np.float32)
     for k in range(len(C_raw)):
-        d = deconvolve_trace(C_raw[k], settings, g=_trim(traces.g[k]), sn=1.0)
+        d = deconvolve_trace(C_raw[k], settings, g=trim_ar(traces.g[k]), sn=1.0)
         C[k], S[k] = d.c, d.s
         C_raw[k] -= np.float32(d.b)
     return Traces(C, C_raw, S, sn, traces.g)
 
-
-def _trim(g):
-    """AR coefficients without a trailing zero (AR(1) stored as (g, 0))."""
-    g = np.asarray(g, np.float64)
-    return g[:1] if g.size > 1 and g[1] == 0 else g

@@ -26,8 +26,8 @@ from scipy.sparse.csgraph import connected_components
 
 from caliali_tk.core.cnmfe import footprints as fp
 
-__all__ = ["merge_links", "merge_groups", "merge_components", "pair_correlations",
-           "SPATIAL_THRESHOLDS"]
+__all__ = ["merge_links", "merge_groups", "merge_components", "merged_origin",
+           "pair_correlations", "SPATIAL_THRESHOLDS"]
 
 #: (support overlap, corr of C, corr of S) that must all be reached.
 SPATIAL_THRESHOLDS = ((0.8, 0.4, -np.inf), (0.9, -np.inf, -np.inf))
@@ -110,7 +110,9 @@ def merge_groups(A: sparse.csc_matrix, C: np.ndarray, link: np.ndarray, alloc=No
     if n == K:
         return A, C, []
     cols, vals, traces, groups = [], [], [], []
-    for lab in range(n):
+    first = np.full(n, K)
+    np.minimum.at(first, labels, np.arange(K))
+    for lab in np.argsort(first, kind="stable"):  # by smallest member: see merged_origin
         members = np.flatnonzero(labels == lab)
         if len(members) == 1:  # unmerged: kept as it is
             k = members[0]
@@ -126,6 +128,25 @@ def merge_groups(A: sparse.csc_matrix, C: np.ndarray, link: np.ndarray, alloc=No
     for i, c in enumerate(traces):
         C_new[i] = c
     return fp.from_columns(cols, vals, A.shape[0]), C_new, groups
+
+
+def merged_origin(K: int, groups) -> np.ndarray:
+    """Where each component after `merge_groups` came from: (K',) int, the old
+    index of a component kept as it was, -1 for one made from a group.
+
+    `merge_groups` lists its new components in the order of their smallest
+    old member.
+
+    >>> merged_origin(5, [np.array([1, 3])]).tolist()
+    [0, -1, 2, 4]
+    """
+    merged = np.zeros(K, bool)
+    units = []
+    for g in groups:
+        merged[g] = True
+        units.append((int(np.min(g)), -1))
+    units += [(k, k) for k in range(K) if not merged[k]]
+    return np.array([origin for _, origin in sorted(units)], np.int64)
 
 
 def merge_components(A: sparse.csc_matrix, C: np.ndarray, merge_thr: float,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from caliali_tk.core.deconv import DeconvSettings, deconvolve_trace
+from caliali_tk.core.deconv import DeconvSettings, deconvolve_trace, kernel_noise, trim_ar
 from caliali_tk.core.cnmfe import footprints as fp
 from caliali_tk.core.cnmfe.kernels import entries_by_pixel, hals_spatial
 
@@ -34,7 +34,7 @@ class Traces:
 
 def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
                     settings: DeconvSettings | None = None, n_sweeps: int = 2,
-                    baseline=None, alloc=None) -> Traces:
+                    baseline=None, alloc=None, kernels=None) -> Traces:
     """HALS on the traces, each one deconvolved with OASIS as it is updated.
 
     Parameters
@@ -58,6 +58,12 @@ def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
     alloc : callable, optional
         ``alloc(shape) -> float32 zeros`` for the (K, T) outputs (default
         in memory; the pipeline passes one that may spill to disk).
+    kernels : ndarray (K, 2), optional
+        AR coefficients found for these neurons in an earlier round (as
+        ``Traces.g``; a row of NaN: not known). A known kernel is kept and
+        only σ is taken anew (:func:`~caliali_tk.core.deconv.kernel_noise`):
+        the kernel fit is most of a temporal update's time, and a neuron's
+        kernel does not change when its footprint is refined.
 
     The K x T arrays are float32 (each trace is deconvolved in float64),
     and only the footprints that overlap trace ``k`` enter its update, so
@@ -72,6 +78,9 @@ def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
     sn = np.zeros(K)
     g = np.zeros((K, 2))
     kernel = [(None, None)] * K
+    known = [None] * K
+    if kernels is not None:
+        known = [trim_ar(g) if np.isfinite(g).all() else None for g in np.asarray(kernels)]
     levels = np.zeros((K, baseline.n_sessions)) if baseline is not None else None
     near = [np.flatnonzero(AtA[k]) for k in range(K)]
     for sweep in range(n_sweeps):
@@ -83,6 +92,8 @@ def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
             raw = C[k] + (AtYb[k] - AtA[k, nk] @ C[nk]) / akk
             if baseline is not None:
                 raw, levels[k] = baseline(raw)
+            if kernel[k][0] is None and known[k] is not None:
+                kernel[k] = (known[k], kernel_noise(raw, known[k]))
             d = deconvolve_trace(raw, settings, *kernel[k])
             kernel[k] = (d.g, d.sn)
             C[k] = d.c

@@ -61,15 +61,15 @@ The noise σ of a trace is :func:`caliali_tk.core.noise.trace_noise`.
 from __future__ import annotations
 
 from .active_set import objective
-from .ar import ar_roots, estimate_ar, impulse_response
+from .ar import ar_roots, estimate_ar, impulse_response, trim_ar
 from .deconvolve import Deconv, deconvolve
 from .oasis_ar1 import oasis_ar1
 from .kernel import ar_from_taus, fit_kernel, kernel_taus, support_rss
 from .oasis_ar2 import oasis_ar2
 from .settings import PRESETS, DeconvSettings
-from .trace import deconvolve_trace, estimate_kernel
+from .trace import deconvolve_trace, estimate_kernel, kernel_noise
 
 __all__ = ["oasis_ar1", "oasis_ar2", "deconvolve", "Deconv", "objective",
            "estimate_ar", "impulse_response", "ar_roots", "ar_from_taus",
            "kernel_taus", "support_rss", "fit_kernel", "DeconvSettings", "PRESETS",
-           "deconvolve_trace", "estimate_kernel"]
+           "deconvolve_trace", "estimate_kernel", "kernel_noise", "trim_ar"]

@@ -18,7 +18,7 @@ from numba import njit
 
 from caliali_tk.core.noise import trace_noise
 
-__all__ = ["estimate_ar", "impulse_response", "ar_roots", "MIN_ROOT", "MAX_ROOT"]
+__all__ = ["estimate_ar", "impulse_response", "ar_roots", "trim_ar", "MIN_ROOT", "MAX_ROOT"]
 
 #: Smallest AR root (decay factor per frame) :func:`estimate_ar` returns.
 MIN_ROOT = 0.01
@@ -26,6 +26,16 @@ MIN_ROOT = 0.01
 MAX_ROOT = 0.999
 #: Decay time constant (frames) used when a trace carries no information.
 _FALLBACK_TAU = 10.0
+
+
+def trim_ar(g) -> np.ndarray:
+    """AR coefficients without a trailing zero (an AR(1) kernel stored as (g, 0)).
+
+    >>> trim_ar([0.9, 0.0]).tolist(), trim_ar([1.5, -0.56]).tolist()
+    ([0.9], [1.5, -0.56])
+    """
+    g = np.asarray(g, np.float64)
+    return g[:1] if g.size > 1 and g[1] == 0 else g
 
 
 def impulse_response(g, n):

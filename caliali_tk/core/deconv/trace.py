@@ -29,7 +29,7 @@ from .deconvolve import Deconv, _clean_trace, deconvolve
 from .kernel import ar_from_taus, decay_bounds, fit_kernel, kernel_taus
 from .settings import DeconvSettings
 
-__all__ = ["deconvolve_trace", "estimate_kernel", "SUPPORT_S_MIN", "N_REFINE"]
+__all__ = ["deconvolve_trace", "estimate_kernel", "kernel_noise", "SUPPORT_S_MIN", "N_REFINE"]
 
 #: Minimum spike size (σ at the peak) of the fits that find the spike support.
 SUPPORT_S_MIN = -3.0
@@ -132,6 +132,23 @@ def estimate_kernel(y, settings: DeconvSettings, sn=None):
         if settled:
             break
     return ar_from_taus(tau_d, tau_r, fps), sn
+
+
+def kernel_noise(y, g) -> float:
+    """Noise σ of a trace whose kernel ``g`` is already known.
+
+    As each round of :func:`estimate_kernel` takes it: the spectrum of the
+    residual of one fit (thresholded at :data:`SUPPORT_S_MIN` σ) on the
+    trace's most active window, not the raw trace's spectrum (too large at
+    low frame rates). The extraction's later rounds keep a neuron's kernel
+    and take only σ anew, since its footprint, and so its scale, changed.
+    """
+    y = _active_window(_clean_trace(y), KERNEL_MAX_FRAMES)
+    sn = trace_noise(y) if y.size else 0.0
+    if y.size < 8 or float(np.ptp(y)) == 0.0:
+        return sn
+    d = deconvolve(y, g=np.asarray(g, np.float64), sn=sn, s_min=SUPPORT_S_MIN)
+    return max(trace_noise(y - d.b - d.c), 1e-3 * sn)
 
 
 def _active_window(y, n):
