@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from scipy import sparse
 
+from caliali_tk.core.binning import Bins
 from caliali_tk.core.cnmfe import merging, update
 from caliali_tk.pipeline import trace_ops as kt
-from caliali_tk.pipeline.memory import (N_TRACE_ARRAYS, TRACE_SHARE, plan_memory,
+from caliali_tk.pipeline.memory import (BIN_MAX_S, N_TRACE_ARRAYS, TRACE_SHARE, plan_memory,
                                         trace_allocator)
 
 GIB = 2 ** 30
@@ -42,6 +43,36 @@ def test_plan_grows_linearly_with_frames():
     assert abs(a.n_binned - b.n_binned) <= 0.05 * a.n_binned  # nor the binned copy's size
 
 
+@pytest.mark.parametrize("fps", [5.0, 10.0, 30.0])
+@pytest.mark.parametrize("T", [2_000, 20_000, 100_000])
+def test_long_movies_keep_narrow_bins_spread_over_the_whole_movie(fps, T):
+    """Bins stay at most BIN_MAX_S wide; a long movie keeps every stride-th
+    of them, spread from the first frame to the last, within the budget."""
+    plan = plan_memory((512, 512), T, 1.0, fps=fps)
+    unbounded = plan_memory((512, 512), T, 1.0)
+    bins = plan.bins(T)
+    assert plan.tb <= max(1, round(BIN_MAX_S * fps))
+    assert plan.n_binned == bins.n <= max(unbounded.n_binned, 50)
+    stretches = bins.stretches()
+    assert stretches[0][0] == 0 and stretches[-1][1] > T - 2 * plan.tb * plan.stride
+    if unbounded.tb <= round(BIN_MAX_S * fps):  # short enough: as before, every frame binned
+        assert plan.stride == 1 and plan.tb == unbounded.tb
+    else:
+        assert plan.stride > 1
+
+
+def test_strided_bins_mean_matches_the_frames_they_hold():
+    rng = np.random.default_rng(2)
+    X = rng.random((3, 103))
+    bins = Bins(103, 4, stride=3)
+    want = np.stack([X[:, a:b].mean(axis=1) for a, b in bins.stretches()], 1)
+    np.testing.assert_allclose(bins.mean(X, axis=1), want)
+    sums, counts = np.zeros((bins.n, 3)), np.zeros(bins.n)
+    for start in range(0, 103, 10):  # chunks that cut bins in two
+        bins.add(sums, counts, X.T[start:start + 10], start)
+    np.testing.assert_allclose(sums / counts[:, None], want.T)
+
+
 def test_disk_traces_are_arrays_that_leave_no_file(tmp_path):
     alloc = trace_allocator(True, tmp_path)
     X = alloc((5, 1000))
@@ -69,8 +100,10 @@ def test_trace_ops_match_numpy(tmp_path, on_disk):
     np.testing.assert_allclose(kt.row_cosines(C, D), ref, rtol=1e-9)
     np.testing.assert_allclose(kt.row_sums(C), np.asarray(C, np.float64).sum(1), rtol=1e-9)
     C_bin = rng.random((7, 13)).astype(np.float32)
-    np.testing.assert_array_equal(kt.unbin_into(C_bin, 4, 50, alloc),
+    np.testing.assert_array_equal(Bins(50, 4).spread(C_bin, 50, alloc),
                                   np.repeat(C_bin, 4, axis=1)[:, :50])
+    spread = Bins(50, 2, stride=2).spread(C_bin, 50, alloc)  # every 2nd bin kept
+    np.testing.assert_array_equal(spread, np.repeat(C_bin, 4, axis=1)[:, :50])
 
 
 def test_pair_correlations_match_corrcoef():
@@ -112,3 +145,25 @@ def test_temporal_update_on_disk_matches_memory(tmp_path):
             kernel[k] = (d.g, d.sn)
             C[k] = d.c
     np.testing.assert_allclose(mem.C, C, atol=1e-3 * np.abs(C).max())
+
+
+@pytest.mark.parametrize("fps", [5.0, 10.0])
+def test_strided_bins_find_the_neurons_of_the_full_binned_copy(tmp_path, fps):
+    """A budget that leaves room for 50 binned frames of a 3,000-frame movie
+    (bins of BIN_MAX_S, every 2nd or 4th kept) finds what the default
+    budget finds."""
+    from caliali_tk.demo.files import write_simulated
+    from caliali_tk.demo.selftest import score_against_truth
+    from caliali_tk.io.params import FileParams
+    from caliali_tk.pipeline import extract
+
+    path = tmp_path / "long.h5"
+    truth = write_simulated(path, 64, 64, 3000, n_neurons=10, seed=4, fps=fps)
+    tiny = 0.004
+    plan = plan_memory((64, 64), 3000, tiny, fps=fps)
+    assert plan.stride > 1 and plan.tb == round(BIN_MAX_S * fps)
+    full = extract(path, FileParams(fps=fps), out_path=False)
+    strided = extract(path, FileParams(fps=fps, max_memory_gb=tiny), out_path=False)
+    s_full, s_strided = score_against_truth(full, truth), score_against_truth(strided, truth)
+    assert s_strided["f1"] >= s_full["f1"] - 0.1 and s_strided["f1"] >= 0.9, (s_full, s_strided)
+    assert s_strided["median_r"] >= s_full["median_r"] - 0.01

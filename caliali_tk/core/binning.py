@@ -5,13 +5,20 @@ averaged over bins of ``tb`` frames (footprints need the spatial detail, not
 every frame); the traces they are compared with are binned the same way.
 Bin ``b`` holds frames ``b·tb … (b+1)·tb − 1``; the last bin may hold fewer
 frames and is their mean.
+
+A long movie would need bins so wide that a transient is averaged away and
+neighbouring cells firing seconds apart land in the same bin. `Bins` then
+keeps bins of a bounded width and only every ``stride``-th of them, spread
+evenly over the whole movie (every session included).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["n_bins", "bin_time", "add_to_bins"]
+__all__ = ["n_bins", "bin_time", "add_to_bins", "Bins"]
 
 
 def n_bins(n_frames: int, tb: int) -> int:
@@ -51,3 +58,64 @@ def add_to_bins(sums: np.ndarray, counts: np.ndarray, frames: np.ndarray,
         sel = idx == b
         sums[b] += frames[sel].sum(axis=0)
         counts[b] += sel.sum()
+
+
+@dataclass(frozen=True)
+class Bins:
+    """The binned copy of a movie: bins of ``tb`` frames, every ``stride``-th kept.
+
+    Kept bin ``j`` is bin ``j·stride`` (frames ``j·stride·tb`` to
+    ``j·stride·tb + tb − 1``); with ``stride`` 1 every frame is in a bin.
+
+    Examples
+    --------
+    >>> b = Bins(T=10, tb=2, stride=2)
+    >>> b.n, b.stretches()
+    (3, [(0, 2), (4, 6), (8, 10)])
+    >>> b.mean(np.arange(10.0)).tolist()
+    [0.5, 4.5, 8.5]
+    >>> b.spread(np.array([[1.0, 2.0, 3.0]]), 10).tolist()
+    [[1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 3.0, 3.0]]
+    """
+
+    T: int
+    tb: int
+    stride: int = 1
+
+    @property
+    def n(self) -> int:
+        """Number of kept bins."""
+        return -(-n_bins(self.T, self.tb) // self.stride)
+
+    def stretches(self) -> list:
+        """``(first, stop)`` frames of every kept bin (all frames for stride 1)."""
+        if self.stride == 1:
+            return [(0, int(self.T))]
+        step = self.stride * self.tb
+        return [(a, min(a + self.tb, self.T)) for a in range(0, self.T, step)]
+
+    def add(self, sums: np.ndarray, counts: np.ndarray, frames: np.ndarray, start: int) -> None:
+        """Add frames (axis 0) from frame ``start``; frames outside kept bins are ignored."""
+        idx = (start + np.arange(len(frames))) // int(self.tb)
+        for b in np.unique(idx[idx % self.stride == 0]):
+            sel = idx == b
+            sums[b // self.stride] += frames[sel].sum(axis=0)
+            counts[b // self.stride] += sel.sum()
+
+    def mean(self, X: np.ndarray, axis: int = -1) -> np.ndarray:
+        """``X`` (T samples along ``axis``) averaged over the kept bins."""
+        out = bin_time(X, self.tb, axis)
+        if self.stride == 1:
+            return out
+        return np.take(out, np.arange(0, out.shape[axis], self.stride), axis=axis)
+
+    def spread(self, C_bin: np.ndarray, T: int | None = None, alloc=None) -> np.ndarray:
+        """Binned traces (K, n) back to (K, T): each kept bin's value held until the next."""
+        T = self.T if T is None else int(T)
+        alloc = alloc or (lambda shape: np.zeros(shape, np.float32))
+        out = alloc((C_bin.shape[0], T))
+        width = self.tb * self.stride
+        for a in range(0, C_bin.shape[0], 256):
+            out[a:a + 256] = np.repeat(C_bin[a:a + 256], width, axis=1)[:, :T]
+        return out
+

@@ -306,6 +306,10 @@ class DiffNoise:
         self._last = None
         self._n = 0
 
+    def restart(self) -> None:
+        """The next frames do not follow the last ones (a gap in time)."""
+        self._last = None
+
     def add(self, frames: np.ndarray) -> None:
         """Use the next frames ``(n, ...)`` of the movie."""
         seq = frames if self._last is None else np.concatenate([self._last[None], frames])

@@ -21,7 +21,6 @@ import numpy as np
 from scipy import sparse
 
 from caliali_tk import __version__
-from caliali_tk.core.binning import add_to_bins, bin_time, n_bins
 from caliali_tk.core.cnmfe import footprints as fp
 from caliali_tk.core.cnmfe import update
 from caliali_tk.core.cnmfe.merging import merge_components, merged_origin
@@ -130,8 +129,8 @@ class _Run:
         self.params, self.cancel, self.folder = params, cancel, folder
         self.shape = (vf.height, vf.width)
         self.T = vf.n_frames
-        plan = plan_memory(self.shape, self.T, params.max_memory_gb)
-        self.chunk, self.tb = plan.chunk, plan.tb
+        plan = plan_memory(self.shape, self.T, params.max_memory_gb, fps=params.fps)
+        self.chunk, self.bins = plan.chunk, plan.bins(self.T)
         self.alloc = trace_allocator(False)
         self.dense_alloc = None
         self.baseline = TraceBaseline.of(vf.frames_per_session or [self.T], params.fps,
@@ -196,16 +195,22 @@ class _Run:
         return A, traces, bg.b0.reshape(self.shape), spatial_corr
 
     def _binned(self, stage: Stage):
-        """Movie averaged over bins of ``tb`` frames; each pixel's noise sd."""
-        T, tb = self.T, self.tb
-        Ybin = np.zeros((n_bins(T, tb),) + self.shape, np.float32)
+        """Movie averaged over its kept bins (`self.bins`); each pixel's noise sd.
+
+        Only the frames of kept bins are read; the noise comes from the
+        differences of successive frames within them.
+        """
+        bins = self.bins
+        Ybin = np.zeros((bins.n,) + self.shape, np.float32)
         counts = np.zeros(len(Ybin))
         noise = DiffNoise(self.shape)
-        for start, frames in self.vf.iter_chunks(self.chunk):
-            check(self.cancel)
-            add_to_bins(Ybin, counts, frames, start, tb)
-            noise.add(frames)
-            stage((start + len(frames)) / T, "reading the movie")
+        for a, b in bins.stretches():
+            noise.restart()
+            for start, frames in self.vf.iter_chunks(self.chunk, a, b):
+                check(self.cancel)
+                bins.add(Ybin, counts, frames, start)
+                noise.add(frames)
+                stage((start + len(frames)) / self.T, "reading the movie")
         Ybin /= counts[:, None, None]
         return Ybin, noise.finish().ravel()
 
@@ -312,10 +317,10 @@ class _Run:
 
     def _bin(self, C):
         """Traces averaged over the same bins as the binned movie."""
-        return bin_time(C, self.tb, axis=1)
+        return self.bins.mean(C, axis=1)
 
     def _unbin(self, C_bin):
-        return kt.unbin_into(C_bin, self.tb, self.T, self.alloc)
+        return self.bins.spread(C_bin, self.T, self.alloc)
 
 
 def _csc_arrays(M):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["take_rows", "unbin_into", "gram", "row_sums", "row_cosines", "scale_rows",
+__all__ = ["take_rows", "gram", "row_sums", "row_cosines", "scale_rows",
            "normalize_inplace", "ROW_BLOCK"]
 
 ROW_BLOCK = 64  # rows per block
@@ -25,14 +25,6 @@ def take_rows(X: np.ndarray, keep: np.ndarray, alloc) -> np.ndarray:
     out = alloc((len(idx),) + X.shape[1:])
     for a in range(0, len(idx), ROW_BLOCK):
         out[a:a + ROW_BLOCK] = X[idx[a:a + ROW_BLOCK]]
-    return out
-
-
-def unbin_into(C_bin: np.ndarray, tb: int, T: int, alloc) -> np.ndarray:
-    """Binned traces (K, Tb) repeated back to (K, T) frames."""
-    out = alloc((C_bin.shape[0], T))
-    for a in range(0, C_bin.shape[0], ROW_BLOCK):
-        out[a:a + ROW_BLOCK] = np.repeat(C_bin[a:a + ROW_BLOCK], tb, axis=1)[:, :T]
     return out
 
 
