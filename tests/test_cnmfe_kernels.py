@@ -165,3 +165,23 @@ def test_background_enters_the_products_through_its_down_sampled_fluctuation():
     np.testing.assert_allclose(AtYb, A.T @ full.T, rtol=1e-4, atol=1e-4)
     YbCt = Y.T @ C.T - F[:, up].T @ C.T - bg.b0[:, None] * C.sum(axis=1)[None]
     np.testing.assert_allclose(YbCt, full.T @ C.T, rtol=1e-4, atol=1e-4)
+
+
+def test_ring_fluctuation_by_offsets_matches_the_sparse_product():
+    """A fitted ring W on a real grid (borders cut the rings): the kernel
+    equals W @ (D Y - D A C - b0_ds) frame by frame."""
+    rng = np.random.default_rng(8)
+    shape = (37, 29)
+    d = shape[0] * shape[1]
+    D, up = block_mean_operator(shape, 2)
+    shape_ds = ring.ds_shape(shape, 2)
+    R = rng.standard_normal((D.shape[0], 120)).astype(np.float32)
+    W = ring.fit_ring_weights(R, shape_ds, 4.0)
+    A = _random_A(rng, d, 5, 0.05)
+    A_ds = sparse.csc_matrix(D @ A)
+    bg = Background(b0=rng.random(d).astype(np.float32),
+                    b0_ds=rng.random(D.shape[0]).astype(np.float32), W=W, D=D, up=up)
+    Y = rng.random((9, d)).astype(np.float32)
+    C = rng.random((5, 9)).astype(np.float32)
+    fl = (D @ Y.T).T - bg.b0_ds - (A_ds @ C).T
+    np.testing.assert_allclose(bg.fluctuation(Y, A_ds, C), (W @ fl.T).T, rtol=1e-4, atol=1e-5)

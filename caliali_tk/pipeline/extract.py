@@ -243,7 +243,12 @@ class _Run:
         every chunk through its ``add(start, Y, F)``.
         """
         A_ds = sparse.csc_matrix(self.D @ A)
-        A_up = sparse.csc_matrix(sparse.diags(np.bincount(bg.up).astype(np.float32)) @ A_ds)
+        A_up = sparse.csr_matrix(sparse.diags(np.bincount(bg.up).astype(np.float32)) @ A_ds)
+        W_rows = None
+        if not extras:  # the background is needed under the footprints only
+            rows = np.flatnonzero(np.diff(A_up.indptr))
+            A_up, W_rows = A_up[rows], bg.W[rows]
+        A_up = sparse.csc_matrix(A_up)
         K = A.shape[1]
         AtY = self.alloc((K, self.T))
         AtF = np.zeros((K, self.chunk), np.float32)
@@ -254,7 +259,7 @@ class _Run:
             check(self.cancel)
             n = len(frames)
             Y = frames.reshape(n, -1)
-            F = bg.fluctuation(Y, A_ds, C[:, start:start + n])
+            F = bg.fluctuation(Y, A_ds, C[:, start:start + n], W_rows)
             accumulate_AtY(*ind, Y, AtY, start)
             accumulate_AtY(*ind_up, F, AtF, 0)
             AtY[:, start:start + n] -= AtF[:, :n] + Atb0
@@ -278,7 +283,9 @@ class _Run:
         A_ds = sparse.csc_matrix(self.D @ A)
         rows = pattern.indices.astype(np.int64)
         indptr = pattern.indptr.astype(np.int64)
-        up_rows = bg.up[rows]
+        grid = np.unique(bg.up[rows])  # the background is needed on the search areas only
+        W_rows = bg.W[grid]
+        up_rows = np.searchsorted(grid, bg.up[rows]).astype(np.int64)
         P = np.zeros(pattern.nnz, np.float64)
         PF = np.zeros(pattern.nnz, np.float64)
         for start, frames in self.vf.iter_chunks(self.chunk):
@@ -286,7 +293,7 @@ class _Run:
             n = len(frames)
             Y = frames.reshape(n, -1)
             Cn = np.ascontiguousarray(C[:, start:start + n])
-            F = bg.fluctuation(Y, A_ds, Cn)
+            F = bg.fluctuation(Y, A_ds, Cn, W_rows)
             accumulate_YCt(indptr, rows, Y, Cn, 0, P)
             accumulate_YCt(indptr, up_rows, F, Cn, 0, PF)
             stage((start + n) / self.T, f"{label}: footprints")

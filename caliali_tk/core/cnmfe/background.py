@@ -25,21 +25,26 @@ class Background:
     D: sparse.csr_matrix  # (d_ds, d)
     up: np.ndarray  # (d,) index of each pixel's block
 
-    def fluctuation(self, Y: np.ndarray, A_ds: sparse.csc_matrix, C: np.ndarray) -> np.ndarray:
+    def fluctuation(self, Y: np.ndarray, A_ds: sparse.csc_matrix, C: np.ndarray,
+                    W_rows: sparse.csr_matrix | None = None) -> np.ndarray:
         """``W (D Y - D A C - b0_ds)`` for a chunk: the background minus b0.
 
         ``Y`` is ``(n, d)``, ``C`` is ``(K, n)``; the result ``(n, d_ds)`` is
         on the down-sampled grid. Pixel ``p`` of the full background is
         ``b0[p] + result[:, up[p]]``; the passes use that without ever
-        building full-resolution background frames.
+        building full-resolution background frames. With ``W_rows`` (some
+        rows of ``W``, e.g. ``W[rows]``) only those grid pixels are made,
+        ``(n, len(rows))``: a temporal pass needs the background under the
+        footprints only.
         """
-        out = np.empty((Y.shape[0], self.b0_ds.shape[0]), np.float32)
+        W = self.W if W_rows is None else W_rows
+        out = np.empty((Y.shape[0], W.shape[0]), np.float32)
         inv = (1.0 / np.bincount(self.up)).astype(np.float32)
         _fluctuation(np.ascontiguousarray(Y, np.float32), self.up, inv, self.b0_ds,
                      A_ds.indptr.astype(np.int64), A_ds.indices.astype(np.int64),
                      A_ds.data.astype(np.float32), np.ascontiguousarray(C, np.float32),
-                     self.W.indptr.astype(np.int64), self.W.indices.astype(np.int64),
-                     self.W.data.astype(np.float32), out)
+                     W.indptr.astype(np.int64), W.indices.astype(np.int64),
+                     W.data.astype(np.float32), out)
         return out
 
     def remove(self, Y: np.ndarray, A_ds: sparse.csc_matrix, C: np.ndarray) -> np.ndarray:
@@ -52,6 +57,7 @@ def _fluctuation(Y, up, inv_count, b0_ds, Ap, Ai, Ax, C, Wp, Wi, Wx, out):
     """Frame by frame: block means, minus neurons and b0_ds, through W."""
     n, d = Y.shape
     d_ds = b0_ds.shape[0]
+    n_out = Wp.shape[0] - 1
     K = Ap.shape[0] - 1
     for t in numba.prange(n):
         fl = np.zeros(d_ds, np.float32)
@@ -63,7 +69,7 @@ def _fluctuation(Y, up, inv_count, b0_ds, Ap, Ai, Ax, C, Wp, Wi, Wx, out):
             c = C[k, t]
             for j in range(Ap[k], Ap[k + 1]):
                 fl[Ai[j]] -= Ax[j] * c
-        for i in range(d_ds):
+        for i in range(n_out):
             s = 0.0
             for j in range(Wp[i], Wp[i + 1]):
                 s += Wx[j] * fl[Wi[j]]
