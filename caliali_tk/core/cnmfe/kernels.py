@@ -11,16 +11,18 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from caliali_tk.core.layout import pixel_major
 from caliali_tk.core.threads import run_blocks
 
 
 def accumulate_AtY(indptr, indices, data, Y, out, t0):
     """``out[k, t0 + t] = sum_i A[i, k] Y[t, i]`` for a chunk ``Y`` (n, d).
 
-    Blocks of components run on every core (equal footprint entries each).
+    Frame by frame (a frame stays in cache while every footprint reads
+    it), blocks of frames on every core.
     """
-    run_blocks(lambda a, b: _AtY(indptr[a:b + 1], indices, data, Y, out[a:b], t0),
-               len(indptr) - 1, min_block=8, weights=np.diff(indptr))
+    run_blocks(lambda a, b: _AtY(indptr, indices, data, Y[a:b], out, t0 + a),
+               Y.shape[0], min_block=8)
 
 
 def accumulate_YCt(indptr, indices, Y, C, t0, out):
@@ -28,34 +30,36 @@ def accumulate_YCt(indptr, indices, Y, C, t0, out):
 
     ``(indptr, indices)`` is the pattern (search areas) in CSC form; entry
     ``j`` of column ``k`` receives the product of its pixel with trace ``k``.
-    Blocks of components run on every core.
+    The chunk is turned pixel-major first, so that each entry is a dot
+    product of two contiguous runs; blocks of components run on every core.
     """
-    run_blocks(lambda a, b: _YCt(indptr[a:b + 1], indices, Y, C[a:b], t0, out),
+    YT = pixel_major(Y)  # (d, n)
+    run_blocks(lambda a, b: _YCt(indptr[a:b + 1], indices, YT, C[a:b], t0, out),
                len(indptr) - 1, min_block=8, weights=np.diff(indptr))
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, fastmath=True)
 def _AtY(indptr, indices, data, Y, out, t0):  # pragma: no cover - numba
     K = indptr.shape[0] - 1
     n = Y.shape[0]
-    for k in range(K):
-        for t in range(n):
+    for t in range(n):
+        for k in range(K):
             s = 0.0
             for j in range(indptr[k], indptr[k + 1]):
                 s += data[j] * Y[t, indices[j]]
             out[k, t0 + t] = s
 
 
-@numba.njit(nogil=True, cache=True)
-def _YCt(indptr, indices, Y, C, t0, out):  # pragma: no cover - numba
+@numba.njit(nogil=True, cache=True, fastmath=True)  # a reordered sum vectorises
+def _YCt(indptr, indices, YT, C, t0, out):  # pragma: no cover - numba
     K = indptr.shape[0] - 1
-    n = Y.shape[0]
+    n = YT.shape[1]
     for k in range(K):
         for j in range(indptr[k], indptr[k + 1]):
             p = indices[j]
             s = 0.0
             for t in range(n):
-                s += Y[t, p] * C[k, t0 + t]
+                s += YT[p, t] * C[k, t0 + t]
             out[j] += s
 
 
