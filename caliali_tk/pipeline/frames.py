@@ -21,7 +21,7 @@ __all__ = ["CleanVideo", "measure_video", "LINE_NOISE_MODES"]
 
 LINE_NOISE_MODES = ("auto", "on", "off")
 SAMPLE_BLOCKS = 4  # blocks of frames the stripes are measured on
-SAMPLE_FRAMES = 60  # frames per block
+SAMPLE_FRAMES = 40  # frames per block (156 differences: the stripes' sd within 10 %)
 
 
 def measure_video(vf: VideoFile, gSig: float, mode: str = "auto") -> Optional[LineNoise]:
