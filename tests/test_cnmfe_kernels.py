@@ -144,21 +144,27 @@ def test_background_remove_matches_numpy():
     assert ds[-1, -1] == pytest.approx(img[8:, 10:].mean())
 
 
+def _model(rng, shape, K, density, W=None):
+    """A background model on ``shape`` (random W unless given) and K footprints."""
+    d = shape[0] * shape[1]
+    D, up = block_mean_operator(shape, 2)
+    if W is None:
+        W = sparse.random(D.shape[0], D.shape[0], density=0.2, random_state=7,
+                          format="csr", dtype=np.float32)
+    A = _random_A(rng, d, K, density)
+    bg = Background(b0=rng.random(d).astype(np.float32),
+                    b0_ds=rng.random(D.shape[0]).astype(np.float32), W=W, D=D, up=up)
+    return A, sparse.csc_matrix(D @ A), bg
+
+
 def test_background_enters_the_products_through_its_down_sampled_fluctuation():
     """What the passes compute equals A^T (Y - B) and (Y - B) C^T with full B."""
     rng = np.random.default_rng(6)
-    shape = (10, 12)
-    d = shape[0] * shape[1]
-    D, up = block_mean_operator(shape, 2)
-    W = sparse.random(D.shape[0], D.shape[0], density=0.2, random_state=7,
-                      format="csr", dtype=np.float32)
-    A = _random_A(rng, d, 4, 0.2)
-    A_ds = sparse.csc_matrix(D @ A)
-    bg = Background(b0=rng.random(d).astype(np.float32),
-                    b0_ds=rng.random(D.shape[0]).astype(np.float32), W=W, D=D, up=up)
-    Y = rng.random((8, d)).astype(np.float32)
+    A, A_ds, bg = _model(rng, (10, 12), 4, 0.2)
+    Y = rng.random((8, A.shape[0])).astype(np.float32)
     C = rng.random((4, 8)).astype(np.float32)
     F = bg.fluctuation(Y, A_ds, C)
+    up = bg.up
     A_up = sparse.csc_matrix(sparse.diags(np.bincount(up).astype(np.float32)) @ A_ds)
     AtYb = A.T @ Y.T - A_up.T @ F.T - (A.T @ bg.b0)[:, None]
     full = bg.remove(Y, A_ds, C)
@@ -167,21 +173,21 @@ def test_background_enters_the_products_through_its_down_sampled_fluctuation():
     np.testing.assert_allclose(YbCt, full.T @ C.T, rtol=1e-4, atol=1e-4)
 
 
-def test_ring_fluctuation_by_offsets_matches_the_sparse_product():
-    """A fitted ring W on a real grid (borders cut the rings): the kernel
-    equals W @ (D Y - D A C - b0_ds) frame by frame."""
+def test_ring_fluctuation_on_a_real_grid_whole_and_on_some_rows():
+    """A fitted ring W (borders cut the rings): the kernel equals
+    W @ (D Y - D A C - b0_ds), and with ``W_rows`` the same rows of it
+    (the rounds' passes need the background under the footprints only)."""
     rng = np.random.default_rng(8)
     shape = (37, 29)
-    d = shape[0] * shape[1]
-    D, up = block_mean_operator(shape, 2)
-    shape_ds = ring.ds_shape(shape, 2)
+    D, _ = block_mean_operator(shape, 2)
     R = rng.standard_normal((D.shape[0], 120)).astype(np.float32)
-    W = ring.fit_ring_weights(R, shape_ds, 4.0)
-    A = _random_A(rng, d, 5, 0.05)
-    A_ds = sparse.csc_matrix(D @ A)
-    bg = Background(b0=rng.random(d).astype(np.float32),
-                    b0_ds=rng.random(D.shape[0]).astype(np.float32), W=W, D=D, up=up)
-    Y = rng.random((9, d)).astype(np.float32)
+    W = ring.fit_ring_weights(R, ring.ds_shape(shape, 2), 4.0)
+    A, A_ds, bg = _model(rng, shape, 5, 0.05, W)
+    Y = rng.random((9, A.shape[0])).astype(np.float32)
     C = rng.random((5, 9)).astype(np.float32)
     fl = (D @ Y.T).T - bg.b0_ds - (A_ds @ C).T
-    np.testing.assert_allclose(bg.fluctuation(Y, A_ds, C), (W @ fl.T).T, rtol=1e-4, atol=1e-5)
+    full = (W @ fl.T).T
+    np.testing.assert_allclose(bg.fluctuation(Y, A_ds, C), full, rtol=1e-4, atol=1e-5)
+    rows = np.flatnonzero(rng.random(W.shape[0]) < 0.3)
+    np.testing.assert_allclose(bg.fluctuation(Y, A_ds, C, W[rows]), full[:, rows],
+                               rtol=1e-4, atol=1e-5)
