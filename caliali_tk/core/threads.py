@@ -93,5 +93,5 @@ def _get_pool() -> ThreadPoolExecutor:
     with _lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=max(1, n_threads() - 1),
-                                       thread_name_prefix="caliali-block")
+                                       thread_name_prefix="kernel-block")  # not a GUI worker
         return _pool
