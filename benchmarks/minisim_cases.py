@@ -64,12 +64,15 @@ Usage (a Python with minisim installed; a benchmark-only dependency)::
     python minisim_cases.py list
 
 (Copied into benchmarks/ from the project's minisim wrapper; the scoring
-lives in bench_real_like.py.)
+lives in bench_real_like.py.  ``minisim_movies.py`` builds its single-session
+movies with this module's :func:`build_spec`, :func:`session_truth` and
+:func:`atomic_h5`.)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -88,7 +91,8 @@ from minisim.scene import Scene
 from minisim.simulate import build_context
 from minisim.steps import spike_activity_params
 
-__all__ = ["CASES", "CaseConfig", "make_case", "build_spec"]
+__all__ = ["CASES", "CaseConfig", "make_case", "build_spec", "session_truth",
+           "atomic_h5"]
 
 SESSIONS_PATH = "CaliAli_options/inter_session_alignment/F"
 
@@ -254,8 +258,8 @@ def _per_frame(p_ref: float, fps: float) -> float:
     return float(1.0 - (1.0 - p_ref) ** (_REFERENCE_FPS / fps))
 
 
-def build_spec(cfg: CaseConfig, seed: int = 0, n_frames: int | None = None
-               ) -> minisim.Spec:
+def build_spec(cfg: CaseConfig, seed: int = 0, n_frames: int | None = None,
+               shape: tuple[int, int] | None = None) -> minisim.Spec:
     """The minisim ``Spec`` of one session of a case.
 
     Parameters
@@ -266,18 +270,21 @@ def build_spec(cfg: CaseConfig, seed: int = 0, n_frames: int | None = None
         minisim's master seed.
     n_frames : int, optional
         Override ``cfg.n_frames`` (for quick, small versions).
+    shape : (int, int), optional
+        Frame ``(height, width)`` instead of ``(cfg.height, cfg.width)``.
 
     Returns
     -------
     minisim.Spec
     """
     n_frames = int(n_frames or cfg.n_frames)
+    height, width = shape or (cfg.height, cfg.width)
     acq = minisim.Acquisition(
         fps=cfg.fps, duration_s=n_frames / cfg.fps,
         optics=minisim.Optics(na=_NA, magnification=_MAGNIFICATION,
                               field_curvature_radius_um=_FIELD_CURVATURE_UM),
         image_sensor=minisim.ImageSensor(
-            n_px_height=cfg.height, n_px_width=cfg.width,
+            n_px_height=height, n_px_width=width,
             pixel_pitch_um=_PIXEL_PITCH_UM, bit_depth=16,
             gain_adu_per_e=_ADC_GAIN),
         focal_depth_in_tissue_um=_FOCAL_DEPTH_UM)
@@ -356,8 +363,12 @@ def _simulate(spec: minisim.Spec, n_sessions: int, seed: int):
         yield minisim.finalize(scene, spec)
 
 
-def _truth(rec: minisim.Recording, spec: minisim.Spec) -> dict:
-    """Ground truth in movie counts and display orientation for one recording."""
+def session_truth(rec: minisim.Recording, spec: minisim.Spec) -> dict:
+    """Ground truth in movie counts and display orientation for one recording.
+
+    Every simulated cell is in it; ``target`` marks the in-focus, detectable
+    ones that a benchmark scores against.
+    """
     acq = spec.acquisition
     gt = rec.ground_truth
     sensor = next(s for s in spec.steps if s.kind == "sensor")
@@ -435,6 +446,27 @@ def _remove_background(Y: np.ndarray, radius_px: int = 15) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def atomic_h5(path):
+    """An ``h5py.File`` open for writing under a temporary name next to ``path``.
+
+    The file is moved onto ``path`` only when the block ends without an
+    error, so an interrupted run never leaves a half-written movie behind
+    that a cache would take for a finished one.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def make_case(name: str, out_path, seed: int = 0, *, n_frames: int | None = None,
               verbose: bool = False) -> dict:
     """Simulate one case and write it as a CaliAli-style ``.h5``.
@@ -443,8 +475,8 @@ def make_case(name: str, out_path, seed: int = 0, *, n_frames: int | None = None
     MATLAB layout -- h5py shape (T, W, H), the display frames (T, H, W) with
     the last two axes swapped -- ``/CaliAli_options/inter_session_alignment/F``
     (1-D int, frames per session) for multi-session cases, and
-    ``/ground_truth`` (see the module docstring).  Written to a temporary file
-    in the same folder, then moved into place with :func:`os.replace`.
+    ``/ground_truth`` (see the module docstring).  Written through
+    :func:`atomic_h5`.
 
     Parameters
     ----------
@@ -475,50 +507,41 @@ def make_case(name: str, out_path, seed: int = 0, *, n_frames: int | None = None
     offsets = tuple(cfg.session_offsets) + (0.0,) * (cfg.n_sessions - len(cfg.session_offsets))
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp",
-                               dir=out_path.parent)
-    os.close(fd)
     recordings = _simulate(spec, cfg.n_sessions, seed)
     line_rng = np.random.default_rng([seed, 3])
     truths, noise, scale = [], None, 1.0
-    try:
-        with h5py.File(tmp, "w") as f:
-            dset = f.create_dataset("Object", shape=(T * cfg.n_sessions, W, H),
-                                    dtype=cfg.dtype, chunks=(min(T, 100), W, H))
-            for s, rec in enumerate(recordings):
-                t_sim = time.perf_counter()
-                Y = rec.observed  # (T, H, W) float32 counts, display orientation
-                truths.append(_truth(rec, spec))
-                if noise is None:
-                    noise = _noise_std(Y, spec)
-                if cfg.bg_removed:
-                    Y = _remove_background(Y)
-                    scale = cfg.bg_removed_p999 / float(
-                        np.percentile(Y[:: max(1, T // 200)], 99.9))
-                    # The median filter lowers the noise: measure it.
-                    noise = float(np.median(np.std(np.diff(
-                        Y[: min(T, 500)], axis=0), axis=0))) / np.sqrt(2) / scale
-                for a in range(0, T, _WRITE_BLOCK):
-                    block = Y[a:a + _WRITE_BLOCK]
-                    if cfg.row_noise or cfg.col_noise:
-                        block = _line_noise(block, cfg.row_noise * noise,
-                                            cfg.col_noise * noise, line_rng)
-                    block = gains[s] * scale * block + offsets[s]
-                    info = np.iinfo(cfg.dtype)
-                    block = np.clip(np.rint(block), info.min, info.max).astype(cfg.dtype)
-                    dset[s * T + a:s * T + a + len(block)] = np.swapaxes(block, -1, -2)
-                del rec, Y
-                if verbose:
-                    print(f"  session {s}: written in {time.perf_counter() - t_sim:.1f} s")
-            if cfg.n_sessions > 1:
-                f[SESSIONS_PATH] = np.full(cfg.n_sessions, T, dtype=np.int64)
-            n_cells = _write_truth(f, cfg, spec, truths, noise, scale, gains,
-                                   offsets, seed)
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_h5(out_path) as f:
+        dset = f.create_dataset("Object", shape=(T * cfg.n_sessions, W, H),
+                                dtype=cfg.dtype, chunks=(min(T, 100), W, H))
+        for s, rec in enumerate(recordings):
+            t_sim = time.perf_counter()
+            Y = rec.observed  # (T, H, W) float32 counts, display orientation
+            truths.append(session_truth(rec, spec))
+            if noise is None:
+                noise = _noise_std(Y, spec)
+            if cfg.bg_removed:
+                Y = _remove_background(Y)
+                scale = cfg.bg_removed_p999 / float(
+                    np.percentile(Y[:: max(1, T // 200)], 99.9))
+                # The median filter lowers the noise: measure it.
+                noise = float(np.median(np.std(np.diff(
+                    Y[: min(T, 500)], axis=0), axis=0))) / np.sqrt(2) / scale
+            for a in range(0, T, _WRITE_BLOCK):
+                block = Y[a:a + _WRITE_BLOCK]
+                if cfg.row_noise or cfg.col_noise:
+                    block = _line_noise(block, cfg.row_noise * noise,
+                                        cfg.col_noise * noise, line_rng)
+                block = gains[s] * scale * block + offsets[s]
+                info = np.iinfo(cfg.dtype)
+                block = np.clip(np.rint(block), info.min, info.max).astype(cfg.dtype)
+                dset[s * T + a:s * T + a + len(block)] = np.swapaxes(block, -1, -2)
+            del rec, Y
+            if verbose:
+                print(f"  session {s}: written in {time.perf_counter() - t_sim:.1f} s")
+        if cfg.n_sessions > 1:
+            f[SESSIONS_PATH] = np.full(cfg.n_sessions, T, dtype=np.int64)
+        n_cells = _write_truth(f, cfg, spec, truths, noise, scale, gains,
+                               offsets, seed)
     seconds = time.perf_counter() - t0
     if verbose:
         print(f"{name}: {n_cells} cells, {T * cfg.n_sessions} frames, noise std "
