@@ -312,11 +312,15 @@ class DiffNoise:
 
     def add(self, frames: np.ndarray) -> None:
         """Use the next frames ``(n, ...)`` of the movie."""
-        seq = frames if self._last is None else np.concatenate([self._last[None], frames])
-        step = seq[1:] - seq[:-1]
-        self._sum += np.einsum("t...,t...->...", step, step)
-        self._n += len(step)
-        self._last = frames[-1]
+        flat = np.ascontiguousarray(frames, np.float32).reshape(len(frames), -1)
+        if not len(flat):
+            return
+        last = flat[0] if self._last is None else self._last
+        total = self._sum.reshape(-1)
+        run_blocks(lambda a, b: _add_squared_steps(flat[:, a:b], last[a:b], total[a:b]),
+                   flat.shape[1], min_block=4096)
+        self._n += len(flat) - (self._last is None)
+        self._last = flat[-1].copy()
 
     def finish(self) -> np.ndarray:
         """σ per pixel, float32, the frame's shape."""
@@ -340,6 +344,19 @@ def robust_noise(Y: np.ndarray) -> np.ndarray:
         count = np.maximum((x < 0).sum(axis=0), 1)
         out[a:a + step] = np.sqrt((neg ** 2).sum(axis=0) / count)
     return out.reshape(Y.shape[1:]) + np.float32(1e-6)
+
+
+@njit(nogil=True, cache=True)
+def _add_squared_steps(frames, last, total):  # pragma: no cover - numba
+    """``total += sum_t (frames[t] - frames[t-1])**2``, frame -1 being ``last``."""
+    n, d = frames.shape
+    for p in range(d):
+        step = np.float64(frames[0, p]) - last[p]
+        total[p] += step * step
+    for t in range(1, n):  # frame by frame: rows stay contiguous
+        for p in range(d):
+            step = np.float64(frames[t, p]) - frames[t - 1, p]
+            total[p] += step * step
 
 
 @njit(nogil=True, cache=True)
