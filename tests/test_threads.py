@@ -87,3 +87,17 @@ def test_threaded_kernels_match_numpy(monkeypatch):
     accumulate_YCt(A.indptr.astype(np.int64), A.indices.astype(np.int64), flat, C, 0, P)
     comp = np.repeat(np.arange(50), np.diff(A.indptr))
     assert np.allclose(P, np.einsum("tj,jt->j", flat[:, A.indices], C[comp]), rtol=1e-4)
+
+
+def test_summary_images_do_not_depend_on_the_number_of_threads(monkeypatch):
+    """Row blocks of the Cn / PNR sums run side by side: same images as one thread."""
+    from caliali_tk.core.summary import summary_images
+
+    rng = np.random.default_rng(0)
+    Y = rng.standard_normal((200, 61, 45)).astype(np.float32) + 10
+    monkeypatch.setattr(threads, "n_threads", lambda: 1)
+    one = summary_images(Y, 2.5)
+    monkeypatch.setattr(threads, "n_threads", lambda: 3)
+    three = summary_images(Y, 2.5)
+    np.testing.assert_array_equal(one.Cn, three.Cn)
+    np.testing.assert_array_equal(one.PNR, three.PNR)

@@ -38,6 +38,8 @@ from typing import Optional
 import numpy as np
 from numba import njit
 
+from caliali_tk.core.threads import run_blocks
+
 from .filters import make_spatial_filter
 from .noise import SEG_LEN
 from .noise_pass import NoisePass, NoiseResult, SessionNoisePass
@@ -90,16 +92,18 @@ class SummaryImages:
 
 
 @njit(nogil=True, cache=True)
-def _accumulate(frames, base, thr, sx, sxx, sr, sd, sdr, sdl, mx):  # pragma: no cover - numba
-    """Add a chunk of filtered frames to the running sums (see module doc).
+def _accumulate(frames, base, thr, sx, sxx, sr, sd, sdr, sdl, mx, lo, hi):  # pragma: no cover
+    """Add a chunk of filtered frames to the running sums of rows ``lo <= i < hi``.
 
     Rows are taken in blocks of ``_ROW_BLOCK`` whose sums stay in cache while
-    every frame of the chunk streams past; a zero sample adds nothing.
+    every frame of the chunk streams past; a zero sample adds nothing. A
+    block writes only its own rows (it reads the row below), so blocks can
+    run side by side when ``lo`` is a multiple of ``_ROW_BLOCK``.
     """
     n, H, W = frames.shape
     cur = np.empty(W)
     nxt = np.empty(W)
-    for r0 in range(0, H, _ROW_BLOCK):
+    for r0 in range(lo, hi, _ROW_BLOCK):
         r1 = min(r0 + _ROW_BLOCK, H)
         for t in range(n):
             f, b, th, mxr = frames[t, r0], base[r0], thr[r0], mx[r0]
@@ -218,7 +222,11 @@ class SummaryPass:
             filtered = self._filter(frames[s : s + m], out=self._buf[:m])
             if self._sessions:
                 self._to_noise_units(filtered, start + s)
-            _accumulate(filtered, self._base, self._thr, *self._sums, self._max)
+            H = filtered.shape[1]
+            run_blocks(lambda a, b: _accumulate(filtered, self._base, self._thr, *self._sums,
+                                                self._max, a * _ROW_BLOCK,
+                                                min(H, b * _ROW_BLOCK)),
+                       -(-H // _ROW_BLOCK))
         self.n_frames += n
 
     def _to_noise_units(self, filtered, first) -> None:
