@@ -52,28 +52,47 @@ class Background:
         return Y - self.b0[None, :] - self.fluctuation(Y, A_ds, C)[:, self.up]
 
 
+_FRAME_BLOCK = 16  # frames that share one read of W (its index arrays dominate the traffic)
+
+
 @numba.njit(nogil=True, parallel=True, cache=True)
 def _fluctuation(Y, up, inv_count, b0_ds, Ap, Ai, Ax, C, Wp, Wi, Wx, out):
-    """Frame by frame: block means, minus neurons and b0_ds, through W."""
+    """Blocks of frames: block means, minus neurons and b0_ds, through W.
+
+    The residual of a block is kept pixel-major (``fl[pixel, frame]``), so
+    each weight of W is read once per block and applied to the block's
+    frames in one contiguous run.
+    """
     n, d = Y.shape
     d_ds = b0_ds.shape[0]
     n_out = Wp.shape[0] - 1
     K = Ap.shape[0] - 1
-    for t in numba.prange(n):
-        fl = np.zeros(d_ds, np.float32)
-        for p in range(d):
-            fl[up[p]] += Y[t, p]
+    n_blocks = (n + _FRAME_BLOCK - 1) // _FRAME_BLOCK
+    for blk in numba.prange(n_blocks):
+        t0 = blk * _FRAME_BLOCK
+        m = min(_FRAME_BLOCK, n - t0)
+        fl = np.zeros((d_ds, _FRAME_BLOCK), np.float32)
+        for tt in range(m):
+            t = t0 + tt
+            for p in range(d):
+                fl[up[p], tt] += Y[t, p]
         for i in range(d_ds):
-            fl[i] = fl[i] * inv_count[i] - b0_ds[i]
+            for tt in range(m):
+                fl[i, tt] = fl[i, tt] * inv_count[i] - b0_ds[i]
         for k in range(K):
-            c = C[k, t]
             for j in range(Ap[k], Ap[k + 1]):
-                fl[Ai[j]] -= Ax[j] * c
+                a, row = Ax[j], Ai[j]
+                for tt in range(m):
+                    fl[row, tt] -= a * C[k, t0 + tt]
+        acc = np.empty(_FRAME_BLOCK, np.float32)
         for i in range(n_out):
-            s = 0.0
+            acc[:] = 0.0
             for j in range(Wp[i], Wp[i + 1]):
-                s += Wx[j] * fl[Wi[j]]
-            out[t, i] = s
+                w, col = Wx[j], Wi[j]
+                for tt in range(_FRAME_BLOCK):
+                    acc[tt] += w * fl[col, tt]
+            for tt in range(m):
+                out[t0 + tt, i] = acc[tt]
 
 
 def block_mean_operator(shape: tuple[int, int], ds: int) -> tuple[sparse.csr_matrix, np.ndarray]:
