@@ -149,7 +149,7 @@ def _regress_footprint(R, trace, corr, support):
         bg = ~support
     X = [trace - trace.mean(), np.ones_like(trace)]
     if bg.sum() >= 5:
-        y_bg = temporal_median(R[:, bg].T).astype(np.float64)  # median over the pixels
+        y_bg = np.median(R[:, bg], axis=1)
         X.insert(1, y_bg - y_bg.mean())
     X = np.stack(X, axis=1).astype(np.float64)
     coef = _least_squares(X, R[:, support])
