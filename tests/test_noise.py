@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from caliali_tk.core.noise import DiffNoise, temporal_median
+from caliali_tk.core.noise import temporal_median
+from caliali_tk.core.noise_pass import DiffNoise
 
 
 def test_diff_noise_streamed_equals_whole_movie():

@@ -18,9 +18,8 @@ the one-sided power spectral density (PSD) is flat at 2σ², so
   whole component trace (C_raw), band averaged by the mean of the log
   (robust to a few large bins), as CNMF-E's ``GetSn`` does.
 
-Also here: :class:`DiffNoise` (σ from successive differences, streamed: the
-spatial update's pixel noise), :func:`robust_noise` (σ from the samples below
-the median, used by the initialisation on a binned movie) and
+Also here: :func:`robust_noise` (σ from the samples below the median, used
+by the initialisation on a binned movie) and
 :func:`temporal_median`, the one per-pixel median over time (numba
 quickselect, numpy's rule).
 """
@@ -32,7 +31,7 @@ from numba import njit
 
 from caliali_tk.core.threads import run_blocks
 
-__all__ = ["pixel_noise", "trace_noise", "trace_noise_rows", "robust_noise", "DiffNoise",
+__all__ = ["pixel_noise", "trace_noise", "trace_noise_rows", "robust_noise",
            "median_inplace", "temporal_median", "welch_window", "WelchBand", "segment_length",
            "SEG_LEN", "TAPER"]
 
@@ -293,40 +292,6 @@ def temporal_median(Y: np.ndarray, max_frames: int | None = None) -> np.ndarray:
     return out.reshape(Y.shape[1:])
 
 
-class DiffNoise:
-    """Noise sd per pixel from successive differences, fed chunk by chunk.
-
-    ``σ² = mean((y_t − y_{t−1})²) / 2`` over the whole movie: white noise
-    doubles in a difference while slow calcium and background cancel, so
-    one pass over the frames (in order) is enough.
-    """
-
-    def __init__(self, shape):
-        self._sum = np.zeros(shape)
-        self._last = None
-        self._n = 0
-
-    def restart(self) -> None:
-        """The next frames do not follow the last ones (a gap in time)."""
-        self._last = None
-
-    def add(self, frames: np.ndarray) -> None:
-        """Use the next frames ``(n, ...)`` of the movie."""
-        flat = np.ascontiguousarray(frames, np.float32).reshape(len(frames), -1)
-        if not len(flat):
-            return
-        last = flat[0] if self._last is None else self._last
-        total = self._sum.reshape(-1)
-        run_blocks(lambda a, b: _add_squared_steps(flat[:, a:b], last[a:b], total[a:b]),
-                   flat.shape[1], min_block=4096)
-        self._n += len(flat) - (self._last is None)
-        self._last = flat[-1].copy()
-
-    def finish(self) -> np.ndarray:
-        """σ per pixel, float32, the frame's shape."""
-        return np.sqrt(self._sum / max(1, self._n) / 2).astype(np.float32)
-
-
 def robust_noise(Y: np.ndarray) -> np.ndarray:
     """Noise sd per pixel from the samples below the temporal median.
 
@@ -344,19 +309,6 @@ def robust_noise(Y: np.ndarray) -> np.ndarray:
         count = np.maximum((x < 0).sum(axis=0), 1)
         out[a:a + step] = np.sqrt((neg ** 2).sum(axis=0) / count)
     return out.reshape(Y.shape[1:]) + np.float32(1e-6)
-
-
-@njit(nogil=True, cache=True)
-def _add_squared_steps(frames, last, total):  # pragma: no cover - numba
-    """``total += sum_t (frames[t] - frames[t-1])**2``, frame -1 being ``last``."""
-    n, d = frames.shape
-    for p in range(d):
-        step = np.float64(frames[0, p]) - last[p]
-        total[p] += step * step
-    for t in range(1, n):  # frame by frame: rows stay contiguous
-        for p in range(d):
-            step = np.float64(frames[t, p]) - frames[t - 1, p]
-            total[p] += step * step
 
 
 @njit(nogil=True, cache=True)

@@ -10,6 +10,9 @@ filtered frames; the baseline is the exact temporal median of at most
 true one, and a per-segment median of every frame would cost more than the
 rest of the pass. Memory is one segment plus the baseline frames,
 ``(L + 64) × H × W`` float32.
+
+Also here: :class:`DiffNoise`, σ from successive differences streamed over
+the frames the extraction bins (the spatial update's pixel noise).
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from numba import njit
+
 from .filters import make_spatial_filter
 from .noise import SEG_LEN, WelchBand, segment_length, temporal_median
+from .threads import run_blocks
 
 __all__ = ["noise_frame_plan", "baseline_frames", "NoisePass", "NoiseResult", "N_BASELINE",
-           "SessionNoisePass", "session_frame_plan"]
+           "SessionNoisePass", "session_frame_plan", "DiffNoise"]
 
 #: Frames whose temporal median is the baseline.
 N_BASELINE = 64
@@ -313,3 +319,50 @@ def _pooled_noise(sn: np.ndarray) -> np.ndarray:
     c = np.where(c > 0, c, 1.0)
     shared = np.median(sn / c[:, None, None], axis=0)
     return (c[:, None, None] * shared[None]).astype(np.float32)
+
+
+class DiffNoise:
+    """Noise sd per pixel from successive differences, fed chunk by chunk.
+
+    ``σ² = mean((y_t − y_{t−1})²) / 2`` over the whole movie: white noise
+    doubles in a difference while slow calcium and background cancel, so
+    one pass over the frames (in order) is enough.
+    """
+
+    def __init__(self, shape):
+        self._sum = np.zeros(shape)
+        self._last = None
+        self._n = 0
+
+    def restart(self) -> None:
+        """The next frames do not follow the last ones (a gap in time)."""
+        self._last = None
+
+    def add(self, frames: np.ndarray) -> None:
+        """Use the next frames ``(n, ...)`` of the movie."""
+        flat = np.ascontiguousarray(frames, np.float32).reshape(len(frames), -1)
+        if not len(flat):
+            return
+        last = flat[0] if self._last is None else self._last
+        total = self._sum.reshape(-1)
+        run_blocks(lambda a, b: _add_squared_steps(flat[:, a:b], last[a:b], total[a:b]),
+                   flat.shape[1], min_block=4096)
+        self._n += len(flat) - (self._last is None)
+        self._last = flat[-1].copy()
+
+    def finish(self) -> np.ndarray:
+        """σ per pixel, float32, the frame's shape."""
+        return np.sqrt(self._sum / max(1, self._n) / 2).astype(np.float32)
+
+
+@njit(nogil=True, cache=True)
+def _add_squared_steps(frames, last, total):  # pragma: no cover - numba
+    """``total += sum_t (frames[t] - frames[t-1])**2``, frame -1 being ``last``."""
+    n, d = frames.shape
+    for p in range(d):
+        step = np.float64(frames[0, p]) - last[p]
+        total[p] += step * step
+    for t in range(1, n):  # frame by frame: rows stay contiguous
+        for p in range(d):
+            step = np.float64(frames[t, p]) - frames[t - 1, p]
+            total[p] += step * step

@@ -29,7 +29,8 @@ from caliali_tk.core.cnmfe.initialize import MEDIAN_FRAMES, greedy_init
 from caliali_tk.core.cnmfe.kernels import accumulate_AtY, accumulate_YCt
 from caliali_tk.core.cnmfe.ring import ds_shape
 from caliali_tk.core.filters import make_spatial_filter, centered_gaussian_kernel
-from caliali_tk.core.noise import DiffNoise, temporal_median
+from caliali_tk.core.noise import temporal_median
+from caliali_tk.core.noise_pass import DiffNoise
 from caliali_tk.io.params import FileParams
 from caliali_tk.io.precedence import resolve_params
 from caliali_tk.io.results import Result, results_path, source_info, write_results
