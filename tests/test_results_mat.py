@@ -10,7 +10,7 @@ import pytest
 
 from caliali_tk.io.params import FileParams
 from caliali_tk.io.results import Result, load_results, write_results
-from caliali_tk.io.results_mat import mat_path, write_results_mat
+from caliali_tk.io.results_mat import mat_path, write_results_mat, write_with_mat
 
 H, W, T = 6, 9, 20  # H != W: a transposition cannot go unnoticed
 
@@ -115,7 +115,7 @@ def test_write_results_writes_the_twin_only_when_asked(tmp_path):
     result = make_result(layout="python")
     write_results(tmp_path / "a_cnmfe.h5", result)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_cnmfe.h5"]
-    write_results(tmp_path / "b_cnmfe.h5", result, mat=True)
+    write_with_mat(tmp_path / "b_cnmfe.h5", result)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_cnmfe.h5", "b_cnmfe.h5",
                                                           "b_cnmfe.mat"]
     loaded = load_results(tmp_path / "b_cnmfe.h5")

@@ -270,11 +270,10 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def write_results(path: "str | os.PathLike[str]", result: Result, mat: bool = False) -> Path:
+def write_results(path: "str | os.PathLike[str]", result: Result) -> Path:
     """Write `result` to `path` atomically (see the module docstring for the layout).
 
-    With ``mat=True`` also write its MATLAB twin ``<stem>.mat`` (a struct
-    ``neuron``, see :mod:`.results_mat`) beside it.
+    Its MATLAB twin is :func:`caliali_tk.io.results_mat.write_with_mat`'s.
 
     Raises
     ------
@@ -295,9 +294,6 @@ def write_results(path: "str | os.PathLike[str]", result: Result, mat: bool = Fa
             write_groups(f, result, layout)
             write_trace_info(f, result)
             f.attrs.update(_root_attrs(result))
-    if mat:  # issue 12
-        from .results_mat import mat_path, write_results_mat
-        write_results_mat(mat_path(path), result)
     return Path(path)
 
 

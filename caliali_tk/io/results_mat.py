@@ -44,7 +44,7 @@ from ..core.mask import mask_from_polygons
 from .atomic import atomic_path
 from .orientation import from_display
 from .params import gsiz_of
-from .results import Result, file_layout
+from .results import Result, file_layout, write_results
 
 MAT_SUFFIX = ".mat"
 _GZIP_LEVEL = 4  # as the .h5 results: most of the size gain, a fraction of level 7's time
@@ -110,6 +110,14 @@ def _estimated_pars(result: Result, K: int) -> Dict[str, Any]:
             arr = np.asarray(value, np.float64)
             P[name] = arr.reshape(K, 1) if arr.ndim == 1 else arr  # (K,) as K x 1
     return P
+
+
+def write_with_mat(path: "str | os.PathLike[str]", result: Result) -> Path:
+    """The results file (:func:`~caliali_tk.io.results.write_results`) and its
+    MATLAB twin ``<stem>.mat`` beside it (issue 12), each written atomically."""
+    out = write_results(path, result)
+    write_results_mat(mat_path(out), result)
+    return out
 
 
 def write_results_mat(path: "str | os.PathLike[str]", result: Result) -> Path:

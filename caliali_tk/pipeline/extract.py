@@ -33,7 +33,8 @@ from caliali_tk.core.noise import temporal_median
 from caliali_tk.core.noise_pass import DiffNoise
 from caliali_tk.io.params import FileParams
 from caliali_tk.io.precedence import resolve_params
-from caliali_tk.io.results import Result, results_path, source_info, write_results
+from caliali_tk.io.results import Result, results_path, source_info
+from caliali_tk.io.results_mat import write_with_mat
 from caliali_tk.pipeline.finish import finished_result
 from caliali_tk.io.video import VideoFile
 from caliali_tk.core.cnmfe.background import block_mean_operator, fit_background
@@ -117,7 +118,7 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
     check(cancel)
     if out_path is not False:
         stage(0.99, "writing results")
-        write_results(out_path or results_path(video_path), result, mat=True)
+        write_with_mat(out_path or results_path(video_path), result)
     stage(1.0, f"done: {result.K} neurons")
     return result
 
