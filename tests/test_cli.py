@@ -247,3 +247,21 @@ def test_score_against_truth():
     assert sorted(m[:2] for m in s["matches"]) == [(0, 1), (1, 0)]
     empty = score_against_truth(NS(centers=np.zeros((0, 2)), C=np.zeros((0, 100))), truth)
     assert empty["f1"] == 0.0 and empty["matches"] == []
+
+
+def test_extract_deconvolution_preset_flag(movie, tmp_path, capsys):
+    """``--deconv caliali`` reaches the extraction (and is kept in the results);
+    a name that is not a preset is a one-line usage error."""
+    import shutil
+
+    from caliali_tk.io.results import load_results
+
+    path = tmp_path / "m.h5"
+    shutil.copy(movie[0], path)
+    assert cli.main(["extract", str(path), "--min-pnr", "5", "--deconv", "caliali"]) == 0
+    result = load_results(path.with_name("m_cnmfe.h5"))
+    assert result.params["deconv_preset"] == "caliali"
+    assert result.K > 0 and np.all(result.g[:, 1] != 0)  # CaliAli's AR(2) for every neuron
+    capsys.readouterr()
+    assert cli.main(["extract", str(path), "--deconv", "fast"]) == 2
+    assert "invalid choice" in capsys.readouterr().err

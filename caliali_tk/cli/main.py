@@ -181,6 +181,9 @@ def _add_extract(verbs) -> None:
     _add_thresholds(p)
     p.add_argument("--fps", type=float, metavar="F", help="frame rate, Hz")
     p.add_argument("--max-memory", type=float, metavar="GB", help="memory budget")
+    p.add_argument("--deconv", choices=("none", "caliali", "legacy"),
+                   help="deconvolution preset: caliali (CaliAli's final pass: AR(2), "
+                        "foopsi, s_min -5), legacy (before issue 11), none (the default)")
     p.add_argument("-o", "--output", metavar="OUT.h5",
                    help="results file (one video only); default <video stem>_cnmfe.h5")
 

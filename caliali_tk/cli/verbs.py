@@ -207,6 +207,7 @@ def resolved_for(video, args, quiet: bool = False, suggest=None):
              "min_pnr": getattr(args, "min_pnr", None),
              "fps": getattr(args, "fps", None),
              "max_memory_gb": getattr(args, "max_memory", None),
+             "deconv_preset": getattr(args, "deconv", None),
              "layout": getattr(args, "layout", None)}
     resolved = resolve_params(video, flags, suggest=suggest)
     if not quiet:
