@@ -78,6 +78,7 @@ def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
     sn = np.zeros(K)
     g = np.zeros((K, 2))
     kernel = [(None, None)] * K
+    start_b = [None] * K
     known = [None] * K
     if kernels is not None:
         known = [trim_ar(g) if np.isfinite(g).all() else None for g in np.asarray(kernels)]
@@ -94,8 +95,8 @@ def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
                 raw, levels[k] = baseline(raw)
             if kernel[k][0] is None and known[k] is not None:
                 kernel[k] = (known[k], kernel_noise(raw, known[k]))
-            d = deconvolve_trace(raw, settings, *kernel[k])
-            kernel[k] = (d.g, d.sn)
+            d = deconvolve_trace(raw, settings, *kernel[k], b=start_b[k])
+            kernel[k], start_b[k] = (d.g, d.sn), d.b  # the next sweep starts here
             C[k] = d.c
             C_raw[k] = raw - d.b
             S[k], sn[k], g[k] = d.s, d.sn, np.pad(d.g, (0, 2 - d.g.size))

@@ -41,7 +41,7 @@ KERNEL_MAX_FRAMES = 5000
 _SETTLED = 0.02  # relative change of the time constants that ends the rounds
 
 
-def deconvolve_trace(y, settings: DeconvSettings, g=None, sn=None) -> Deconv:
+def deconvolve_trace(y, settings: DeconvSettings, g=None, sn=None, b=None) -> Deconv:
     """Denoise and deconvolve one trace as ``settings`` say.
 
     Parameters
@@ -55,6 +55,10 @@ def deconvolve_trace(y, settings: DeconvSettings, g=None, sn=None) -> Deconv:
         the same neuron); estimated by default.
     sn : float, optional
         Noise σ to use as it is; estimated by default.
+    b : float, optional
+        Where the baseline search starts (e.g. the baseline an earlier
+        sweep found for the same neuron: the search then ends in a step or
+        two instead of four or five solves).
 
     Returns
     -------
@@ -81,7 +85,7 @@ def deconvolve_trace(y, settings: DeconvSettings, g=None, sn=None) -> Deconv:
     # p only matters when g is still None: the autocovariance fit of deconvolve
     p = 2 if settings.model == "ar2" else 1
     return deconvolve(y, p=p, g=g, sn=sn, s_min=settings.s_min,
-                      method=settings.method, lam=settings.lam * sn)
+                      method=settings.method, lam=settings.lam * sn, b=b)
 
 
 def estimate_kernel(y, settings: DeconvSettings, sn=None):
