@@ -5,9 +5,12 @@ cache first, summary-image cache off). Its progress messages name the stage
 it is in ("summary images", "reading the movie", "round 2: traces", ...);
 the time from one message to the next is charged to the first one's stage,
 with numbers (round, seed counts) taken out of the name so that rounds add
-up. Every call of ``VideoFile.iter_chunks`` / ``VideoFile.read`` is counted:
-a *pass* is one ``iter_chunks`` over the movie, and "frames read" is the sum
-over all of them, in units of the movie's length.
+up. Every ``VideoFile.read`` is counted (the passes of the rounds read
+through the session and stripe readers, so they show as reads): "frames
+read" is their sum in units of the movie's length, the number of passes
+the extraction made over the file; the whole ``iter_chunks`` passes of the
+raw file and the brightness scan (frame means of the stored blocks) are
+given apart.
 
 Usage: ``python benchmarks/bench_stages.py [--quick] [--size H W T K]``.
 """
@@ -53,7 +56,7 @@ def _child(path: str, max_memory) -> dict:
     from caliali_tk.pipeline import extract
 
     warm_up()
-    counts = {"passes": 0, "frames": 0, "reads": 0, "mean_frames": 0}
+    counts = {"passes": 0, "frames": 0, "reads": 0, "mean_frames": 0, "all_frames": 0}
     real_iter, real_read = video.VideoFile.iter_chunks, video.VideoFile.read
     real_means = video.VideoFile.frame_means
 
@@ -63,8 +66,9 @@ def _child(path: str, max_memory) -> dict:
             counts["frames"] += len(frames)
             yield start, frames
 
-    def read(self, start, stop, *a, **k):
+    def read(self, start, stop, *a, **k):  # every frame read, passes included
         counts["reads"] += 1
+        counts["all_frames"] += stop - start
         return real_read(self, start, stop, *a, **k)
 
     def frame_means(self, start, stop):  # the brightness scan: raw blocks, no float copy
@@ -87,7 +91,7 @@ def _child(path: str, max_memory) -> dict:
         T = vf.n_frames
     return {"total_s": total, "stages": stages, "passes": counts["passes"],
             "frames_read": counts["frames"] / T, "reads": counts["reads"], "K": int(result.K),
-            "mean_scans": counts["mean_frames"] / T,
+            "mean_scans": counts["mean_frames"] / T, "all_read": counts["all_frames"] / T,
             "peak_mib": peak_rss_mib()}
 
 
@@ -119,9 +123,10 @@ def main(argv=None) -> None:
     for name, sec in r["stages"].items():
         print(f"| {name} | {sec:.2f} | {100 * sec / r['total_s']:.0f} % |")
     print(f"| **total** | **{r['total_s']:.2f}** | 100 % |")
-    print(f"\npasses over the file: {r['passes']} (frames read: {r['frames_read']:.2f} x T, "
-          f"plus {r['reads']} block reads, plus {r['mean_scans']:.2f} x T frames scanned for "
-          f"their mean brightness); {r['K']} neurons; peak RSS {r['peak_mib']:.0f} MiB")
+    print(f"\nframes read as float frames: {r['all_read']:.2f} x T in {r['reads']} reads "
+          f"(of which {r['passes']} whole passes of the raw file, {r['frames_read']:.2f} x T); "
+          f"{r['mean_scans']:.2f} x T frames scanned for their mean brightness only; "
+          f"{r['K']} neurons; peak RSS {r['peak_mib']:.0f} MiB")
 
 
 if __name__ == "__main__":
