@@ -27,6 +27,7 @@ BACKGROUND_CORR = 0.1  # pixels below this in the box give the local background
 MIN_SEED_SNR = 3.0  # the seed's trace must rise this many noise sd above baseline
 EXPLAINED = 0.5  # a seed whose peak the earlier neurons took this share of is done
 MEDIAN_FRAMES = 400  # frames a baseline median is taken from
+BACKGROUND_PIXELS = 64  # box pixels the local background trace is the median of
 
 
 @dataclass
@@ -149,7 +150,10 @@ def _regress_footprint(R, trace, corr, support):
         bg = ~support
     X = [trace - trace.mean(), np.ones_like(trace)]
     if bg.sum() >= 5:
-        y_bg = np.median(R[:, bg], axis=1)
+        cols = np.flatnonzero(bg)
+        if len(cols) > BACKGROUND_PIXELS:  # a median needs no more: evenly spaced ones
+            cols = cols[np.linspace(0, len(cols) - 1, BACKGROUND_PIXELS).astype(int)]
+        y_bg = np.median(R[:, cols], axis=1)
         X.insert(1, y_bg - y_bg.mean())
     X = np.stack(X, axis=1).astype(np.float64)
     coef = _least_squares(X, R[:, support])
