@@ -236,28 +236,27 @@ def _print_sessions(rows):
 
 
 def length_table(quick: bool) -> list:
-    rows = []
-    for T in ((500, 2000) if quick else LENGTHS):
-        path = long_movie(T, quick)
-        r = run(path, fps=10.0)
-        r.update(T=T, movie=path.name)
-        rows.append(r)
-        _print_length([r])
-    print("\nLength: 512 x 512, 300 neurons, default max_memory_gb")
-    _print_length(rows)
-    return rows
+    runs = [(T, long_movie(T, quick), {"fps": 10.0}) for T in ((500, 2000) if quick else LENGTHS)]
+    return _length_rows(runs, "Length: 512 x 512, 300 neurons, default max_memory_gb")
 
 
 def budget_table(quick: bool) -> list:
     """F1 at three budgets on the project simulator's 4-session movie."""
-    rows = []
     path = own_case(4, quick)
-    for gb in (0.5, 1.0, 2.0):
-        r = run(path, fps=_fps(path), max_memory_gb=gb)
-        r.update(T=f"{gb:g} GiB", movie=path.name)
+    runs = [(f"{gb:g} GiB", path, {"fps": _fps(path), "max_memory_gb": gb})
+            for gb in (0.5, 1.0, 2.0)]
+    return _length_rows(runs, "Budget: the same movie at three max_memory_gb")
+
+
+def _length_rows(runs, heading) -> list:
+    """Extract ``(label, movie, settings)`` one by one, printing each row, then the table."""
+    rows = []
+    for label, path, settings in runs:
+        r = run(path, **settings)
+        r.update(T=label, movie=path.name)
         rows.append(r)
         _print_length([r])
-    print("\nBudget: the same movie at three max_memory_gb")
+    print("\n" + heading)
     _print_length(rows)
     return rows
 
@@ -266,7 +265,6 @@ def _print_length(rows):
     print(f"{'T / budget':>10} {'K found':>7} {'F1':>5} {'C r':>6} {'time s':>7} "
           f"{'ms/frame':>8} {'peak MiB':>8}")
     for r in rows:
-        T = r.get("frames", None)
         with h5py.File(CACHE / r["movie"], "r") as f:
             T = f["Object"].shape[0]
         print(f"{str(r['T']):>10} {r['K']:>7} {r['f1']:>5.3f} {r['r']:>6.3f} "

@@ -53,11 +53,7 @@ def add_to_bins(sums: np.ndarray, counts: np.ndarray, frames: np.ndarray,
     ``sums`` (n_bins, ...) and ``counts`` (n_bins,) accumulate; the binned
     movie is ``sums / counts`` once every chunk was added.
     """
-    idx = (start + np.arange(len(frames))) // int(tb)
-    for b in np.unique(idx):
-        sel = idx == b
-        sums[b] += frames[sel].sum(axis=0)
-        counts[b] += sel.sum()
+    _add_kept_bins(sums, counts, frames, start, tb, 1)
 
 
 @dataclass(frozen=True)
@@ -96,11 +92,7 @@ class Bins:
 
     def add(self, sums: np.ndarray, counts: np.ndarray, frames: np.ndarray, start: int) -> None:
         """Add frames (axis 0) from frame ``start``; frames outside kept bins are ignored."""
-        idx = (start + np.arange(len(frames))) // int(self.tb)
-        for b in np.unique(idx[idx % self.stride == 0]):
-            sel = idx == b
-            sums[b // self.stride] += frames[sel].sum(axis=0)
-            counts[b // self.stride] += sel.sum()
+        _add_kept_bins(sums, counts, frames, start, self.tb, self.stride)
 
     def mean(self, X: np.ndarray, axis: int = -1) -> np.ndarray:
         """``X`` (T samples along ``axis``) averaged over the kept bins."""
@@ -119,3 +111,12 @@ class Bins:
             out[a:a + 256] = np.repeat(C_bin[a:a + 256], width, axis=1)[:, :T]
         return out
 
+
+def _add_kept_bins(sums, counts, frames, start, tb, stride):
+    """Frames from ``start`` into bins of ``tb``; bin ``b`` is kept (as ``b // stride``)
+    when ``b`` is a multiple of ``stride``."""
+    idx = (start + np.arange(len(frames))) // int(tb)
+    for b in np.unique(idx[idx % stride == 0]):
+        sel = idx == b
+        sums[b // stride] += frames[sel].sum(axis=0)
+        counts[b // stride] += sel.sum()

@@ -81,7 +81,7 @@ def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
     start_b = [None] * K
     known = [None] * K
     if kernels is not None:
-        known = [trim_ar(g) if np.isfinite(g).all() else None for g in np.asarray(kernels)]
+        known = [trim_ar(row) if np.isfinite(row).all() else None for row in np.asarray(kernels)]
     levels = np.zeros((K, baseline.n_sessions)) if baseline is not None else None
     near = [np.flatnonzero(AtA[k]) for k in range(K)]
     for sweep in range(n_sweeps):

@@ -121,9 +121,9 @@ def estimate_kernel(y, settings: DeconvSettings, sn=None):
         return ar_from_taus(tau_d, 0.0, fps), sn
     fitted = False
     for _ in range(N_REFINE):
-        d = deconvolve(y, g=ar_from_taus(tau_d, tau_r, fps), sn=sn, s_min=SUPPORT_S_MIN)
+        d, residual_sn = _support_fit(y, ar_from_taus(tau_d, tau_r, fps), sn)
         if not fixed_sn:
-            sn = max(trace_noise(y - d.b - d.c), 1e-3 * sn)
+            sn = residual_sn
         free = d.s > 0
         if not free.any():
             break
@@ -151,8 +151,14 @@ def kernel_noise(y, g) -> float:
     sn = trace_noise(y) if y.size else 0.0
     if y.size < 8 or float(np.ptp(y)) == 0.0:
         return sn
-    d = deconvolve(y, g=np.asarray(g, np.float64), sn=sn, s_min=SUPPORT_S_MIN)
-    return max(trace_noise(y - d.b - d.c), 1e-3 * sn)
+    return _support_fit(y, np.asarray(g, np.float64), sn)[1]
+
+
+def _support_fit(y, g, sn):
+    """The fit that finds the spike support (thresholded at :data:`SUPPORT_S_MIN`
+    σ) and the σ of its residual's spectrum: ``(Deconv, σ)``."""
+    d = deconvolve(y, g=g, sn=sn, s_min=SUPPORT_S_MIN)
+    return d, max(trace_noise(y - d.b - d.c), 1e-3 * sn)
 
 
 def _active_window(y, n):
