@@ -19,7 +19,7 @@ __all__ = ["objective"]
 
 
 # --------------------------------------------------------------------------
-# numba kernels (one file: _active_set calls the other two)
+# numba kernels (one file: _active_set and _refit_support call the others)
 # --------------------------------------------------------------------------
 
 @njit(nogil=True, cache=True)
@@ -175,6 +175,26 @@ def _active_set(yt, g1, g2, c, free, tol_s, tol_mu, max_iter):
     return max_iter + 1
 
 
+@njit(nogil=True, cache=True)
+def _refit_support(yt, g1, g2, s_min, c, s):
+    """Least squares on the greedy spike times, kept if every spike ≥ s_min."""
+    T = yt.shape[0]
+    active = s > 0
+    z = np.empty(T)
+    mu = np.empty(T)
+    _ls_on_support(yt, g1, g2, active, z, mu, np.empty(T, np.int64), np.empty(T),
+                   np.empty(T), np.empty(T), np.empty(T))
+    sz = np.empty(T)
+    _spikes(z, g1, g2, sz)
+    for t in range(T):
+        if active[t] and sz[t] < s_min:
+            return
+    if _sq_dist(yt, z) <= _sq_dist(yt, c):
+        for t in range(T):
+            c[t] = z[t]
+            s[t] = sz[t] if active[t] else 0.0
+
+
 # --------------------------------------------------------------------------
 # around the kernels
 # --------------------------------------------------------------------------
@@ -194,22 +214,6 @@ def _kkt_tolerances(yt, g1, g2, hh):
     tol_s = rel * ymax
     tol_mu = 10.0 * rel * ymax * hsum
     return tol_s, tol_mu, 100 + yt.size // 10
-
-
-def _refit_support(yt, g1, g2, s_min, c, s):
-    """Least squares on the greedy spike times, kept if every spike ≥ s_min."""
-    T = yt.size
-    active = s > 0
-    z = np.empty(T)
-    mu = np.empty(T)
-    work = [np.empty(T) for _ in range(4)]
-    _ls_on_support(yt, g1, g2, active, z, mu, np.empty(T, np.int64), *work)
-    sz = np.empty(T)
-    _spikes(z, g1, g2, sz)
-    if np.all(sz[active] >= s_min) and _sq_dist(yt, z) <= _sq_dist(yt, c):
-        sz[~active] = 0.0
-        c[:] = z
-        s[:] = sz
 
 
 def objective(y, c, g, lam=0.0):

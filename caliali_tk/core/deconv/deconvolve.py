@@ -6,8 +6,9 @@ the noise σ (:func:`~caliali_tk.core.noise.trace_noise`) and the AR coefficient
 a minimum spike size in noise units, and finds the baseline and, for the
 noise-constrained variant, lam with a safeguarded root finder, each evaluation
 one pass of :func:`~caliali_tk.core.deconv.oasis_ar1.oasis_ar1` or
-:func:`~caliali_tk.core.deconv.oasis_ar2.oasis_ar2`. Re-exported by
-:mod:`caliali_tk.core.deconv`.
+:func:`~caliali_tk.core.deconv.oasis_ar2.oasis_ar2` (:mod:`.root`). With a
+minimum spike size, the usual case, the whole baseline search runs in numba
+(:func:`_thresholded_b_root`). Re-exported by :mod:`caliali_tk.core.deconv`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from numba import njit
 from caliali_tk.core.noise import trace_noise
 
 from .ar import estimate_ar, impulse_response
-from .oasis_ar1 import _check_g, oasis_ar1
-from .oasis_ar2 import _oasis_ar2
+from .oasis_ar1 import _ar1_solve, _check_g, _lam_shift, oasis_ar1
+from .oasis_ar2 import _ar2_greedy, _ar2_tables, _oasis_ar2
+from .root import X, root_decreasing, root_start, root_step
 
 __all__ = ["deconvolve", "Deconv"]
 
@@ -75,71 +77,6 @@ class Deconv:
 def _baseline_init(y, sn):
     """Baseline guess: 15th percentile lifted by the noise (1.036 σ), ≤ median."""
     return float(min(np.percentile(y, 15) + 1.0364 * sn, np.median(y)))
-
-
-def _root_decreasing(f, x0, lo, hi, xtol, ftol, step0=None, max_eval=60):
-    """Root of a non-increasing ``f`` on [lo, hi], starting at x0.
-
-    First a step of ``step0`` (default ``|f(x0)|``, exact when the slope is
-    −1, as it is for the baseline when c does not move) towards the root,
-    then secant extrapolation (steps at most 4× the last) until the sign
-    changes, then the Illinois variant of regula falsi. Returns lo / hi when
-    f keeps its sign up to the bound.
-    """
-    xp, fp = x0, f(x0)
-    n = 1
-    if abs(fp) <= ftol:
-        return x0
-    a = fa = bb = fb = None
-    if fp > 0:
-        a, fa = xp, fp
-    else:
-        bb, fb = xp, fp
-    step = abs(fp) if step0 is None else float(step0)
-    x = min(max(xp + (step if fp > 0 else -step), lo), hi)
-    while a is None or bb is None:
-        fx = f(x)
-        n += 1
-        if abs(fx) <= ftol:
-            return x
-        if fx > 0:
-            a, fa = x, fx
-        else:
-            bb, fb = x, fx
-        if a is not None and bb is not None:
-            break
-        if x <= lo or x >= hi or n >= max_eval:
-            return x
-        last = abs(x - xp)
-        slope = (fx - fp) / (x - xp) if x != xp else 0.0
-        if slope < 0:
-            dx = -fx / slope
-            dx = np.sign(dx) * min(max(abs(dx), xtol), 4.0 * last)
-        else:
-            dx = (2.0 * last) if fx > 0 else (-2.0 * last)
-        xp, fp = x, fx
-        x = min(max(x + dx, lo), hi)
-    side = 0
-    x = a
-    while n < max_eval and abs(bb - a) > xtol:
-        x = bb - fb * (bb - a) / (fb - fa)
-        if not (min(a, bb) < x < max(a, bb)):
-            x = 0.5 * (a + bb)
-        fx = f(x)
-        n += 1
-        if abs(fx) <= ftol:
-            break
-        if fx > 0:
-            a, fa = x, fx
-            if side == 1:
-                fb *= 0.5
-            side = 1
-        else:
-            bb, fb = x, fx
-            if side == -1:
-                fa *= 0.5
-            side = -1
-    return x
 
 
 def _clean_trace(y):
@@ -275,6 +212,51 @@ def _ar_coefficients(y, p, g, sn) -> np.ndarray:
     return g
 
 
+@njit(nogil=True, cache=True)
+def _thresholded(z, g1, g2, lam, s_min, hh, H00, H01, c, s):
+    """OASIS with spikes of at least ``s_min`` (> 0) on z into c, s (both ≥ 0).
+
+    AR(1) when ``g2 == 0`` (the tables are then unused), else AR(2) with
+    the tables of ``_ar2_tables``.
+    """
+    yt = _lam_shift(z, g1, g2, lam)
+    if g2 == 0.0:
+        _ar1_solve(yt, g1, s_min, c, s)
+        return
+    _ar2_greedy(yt, g1, g2, s_min, hh, H00, H01, c, s)
+    for t in range(c.shape[0]):
+        c[t] = max(c[t], 0.0)
+        s[t] = max(s[t], 0.0)
+
+
+@njit(nogil=True, cache=True)
+def _thresholded_b_root(y, g1, g2, lam, s_min, hh, H00, H01, st, c, s):
+    """The baseline b with ``mean(y − b − c) = 0`` for `_thresholded` fits.
+
+    The search of :mod:`.root` from the state ``st``, every solve in numba;
+    returns b and leaves that b's fit in c and s.
+    """
+    T = y.shape[0]
+    z = np.empty(T)
+    b_solved = np.nan
+    done = False
+    while not done:
+        b_solved = st[X]
+        for t in range(T):
+            z[t] = y[t] - b_solved
+        _thresholded(z, g1, g2, lam, s_min, hh, H00, H01, c, s)
+        acc = 0.0
+        for t in range(T):
+            acc += z[t] - c[t]
+        done = root_step(st, acc / T)
+    b = st[X]
+    if b != b_solved:  # the search ended on an earlier end of its bracket
+        for t in range(T):
+            z[t] = y[t] - b
+        _thresholded(z, g1, g2, lam, s_min, hh, H00, H01, c, s)
+    return b
+
+
 class _BaselineFit:
     """One trace's OASIS fits with the baseline b found for each lam.
 
@@ -294,9 +276,15 @@ class _BaselineFit:
         self._b_thresholded = None  # b of the 3-sigma fit, used when lam = s_min = 0
         self._warm = {}
         self._last = None  # (key, c, s)
+        T = y.size if g2 != 0.0 else 0  # AR(1) needs no tables
+        self._tables = _ar2_tables(g1, g2, T)
 
     def solve(self, z, lam, s_min):
         """OASIS on ``z`` (the trace minus a baseline): ``(c, s)``."""
+        if s_min > 0.0:
+            c, s = np.empty_like(z), np.empty_like(z)
+            _thresholded(z, self.g1, self.g2, lam, s_min, *self._tables, c, s)
+            return c, s
         if self.g2 == 0.0:
             return oasis_ar1(z, self.g1, lam, s_min)
         c, s, self._warm[s_min] = _oasis_ar2(z, self.g1, self.g2, lam, s_min, True,
@@ -309,8 +297,15 @@ class _BaselineFit:
         return float(np.mean(self.y - b - c))
 
     def _b_root(self, lam, s_min, ftol):
-        return _root_decreasing(lambda b: self._mean_residual(b, lam, s_min), self.b,
-                                self.b_lo, self.b_hi, 1e-10 * self.scale, ftol)
+        st = root_start(self.b, self.b_lo, self.b_hi, 1e-10 * self.scale, ftol, -1.0, 60.0)
+        if s_min > 0.0:
+            c, s = np.empty_like(self.y), np.empty_like(self.y)
+            b = _thresholded_b_root(self.y, self.g1, self.g2, lam, s_min, *self._tables,
+                                    st, c, s)
+            self._last = ((b, lam, s_min), c, s)
+            return b
+        return root_decreasing(lambda b: self._mean_residual(b, lam, s_min), self.b,
+                               self.b_lo, self.b_hi, 1e-10 * self.scale, ftol)
 
     def fit(self, lam, ftol=None):
         """Baseline for this lam (kept as the next start), then ``(b, c, s)``."""
@@ -361,6 +356,6 @@ def _noise_constrained_lam(fit: _BaselineFit) -> float:
     # one sigma; then search in log lam
     lam0 = sn * float(np.sqrt(np.sum(impulse_response([fit.g1, fit.g2], min(T, 5000)) ** 2)))
     u_lo, u_hi = np.log(lam_max) - 18.0, np.log(lam_max)
-    u = _root_decreasing(slack, min(max(np.log(lam0), u_lo), u_hi), u_lo, u_hi,
+    u = root_decreasing(slack, min(max(np.log(lam0), u_lo), u_hi), u_lo, u_hi,
                          1e-6, 1e-3 * target, step0=np.log(4.0))
     return float(np.exp(u))

@@ -182,13 +182,24 @@ def oasis_ar1(y, g, lam=0.0, s_min=0.0):
     c = np.zeros_like(y)
     s = np.zeros_like(y)
     if y.size:
-        yt = _lam_shift(y, g, 0.0, lam)
-        _ar1_pools(yt, g, s_min, False, c, s)
-        if s_min > 0.0:
-            # the start of the trace: try the other rule, keep the better fit
-            c2 = np.zeros_like(y)
-            s2 = np.zeros_like(y)
-            _ar1_pools(yt, g, s_min, True, c2, s2)
-            if _sq_dist(yt, c2) < _sq_dist(yt, c):
-                c, s = c2, s2
-    return c, np.maximum(s, 0.0)
+        _ar1_solve(_lam_shift(y, g, 0.0, lam), g, s_min, c, s)
+    return c, s
+
+
+@njit(nogil=True, cache=True)
+def _ar1_solve(yt, g, s_min, c, s):
+    """:func:`oasis_ar1` on shifted data ``yt`` into c and s (s ≥ 0).
+
+    With ``s_min > 0`` the start of the trace is tried under both rules of
+    ``_ar1_pools`` and the better fit is kept.
+    """
+    _ar1_pools(yt, g, s_min, False, c, s)
+    if s_min > 0.0:
+        c2 = np.empty_like(c)
+        s2 = np.empty_like(s)
+        _ar1_pools(yt, g, s_min, True, c2, s2)
+        if _sq_dist(yt, c2) < _sq_dist(yt, c):
+            c[:] = c2
+            s[:] = s2
+    for t in range(s.shape[0]):
+        s[t] = max(s[t], 0.0)

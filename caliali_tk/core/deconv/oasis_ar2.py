@@ -114,6 +114,14 @@ def _ar2_pools(yt, g1, g2, s_min, hh, H00, H01, c, s):
     return n
 
 
+@njit(nogil=True, cache=True)
+def _ar2_greedy(yt, g1, g2, s_min, hh, H00, H01, c, s):
+    """Greedy pooling into c and s; with ``s_min > 0`` refitted on its spike times."""
+    _ar2_pools(yt, g1, g2, s_min, hh, H00, H01, c, s)
+    if s_min > 0.0:
+        _refit_support(yt, g1, g2, s_min, c, s)
+
+
 # --------------------------------------------------------------------------
 # solver
 # --------------------------------------------------------------------------
@@ -209,8 +217,6 @@ def _oasis_ar2(y, g1, g2, lam, s_min, exact=True, free=None):
             free = s > 0
         _spikes(c, g1, g2, s)
     else:
-        _ar2_pools(yt, g1, g2, s_min, hh, H00, H01, c, s)
-        if s_min > 0.0:
-            _refit_support(yt, g1, g2, s_min, c, s)
+        _ar2_greedy(yt, g1, g2, s_min, hh, H00, H01, c, s)
         free = s > 0
     return np.maximum(c, 0.0), np.maximum(s, 0.0), free
