@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from scipy.optimize import minimize_scalar
 
 from .ar import ar_roots
 
@@ -40,6 +39,9 @@ MIN_RISE_FRAMES = 0.05
 _LOG_TOL = 0.02  # tolerance of the searches in log time (2 %)
 _MAX_SWEEPS = 4  # rounds of the (decay, rise) coordinate search
 _NEAR = np.log(1.4)  # half-width (log time) of a search near an earlier fit
+_GOLDEN = 0.5 * (3.0 - np.sqrt(5.0))  # golden-section fraction of the searches
+_SQRT_EPS = float(np.sqrt(np.finfo(np.float64).eps))
+_MAX_EVAL = 500  # evaluations of one search, at most
 
 
 def ar_from_taus(tau_decay, tau_rise, fps):
@@ -226,17 +228,16 @@ def fit_kernel(y, free, fps, order, tau_decay_range, sn=0.0, start=None):
     """
     d_lo, d_hi = (np.log(v) for v in decay_bounds(fps, tau_decay_range))
     r_min = np.log(MIN_RISE_FRAMES / fps)
-
-    def rss(u, v):
-        return support_rss(y, ar_from_taus(np.exp(u), np.exp(v) if v is not None else 0.0,
-                                           fps), free)[0]
+    y = np.ascontiguousarray(np.asarray(y, dtype=np.float64).ravel())
+    free = np.ascontiguousarray(np.asarray(free, dtype=np.bool_).ravel())
+    fps = float(fps)
 
     def decay(v, near):
-        return _search(lambda u: rss(u, v), d_lo, d_hi, near)
+        return _search(y, free, fps, False, -np.inf if v is None else v, d_lo, d_hi, near)
 
     def rise(u, near):
         r_hi = u + np.log(MAX_RISE_FRACTION)
-        return _search(lambda v: rss(u, v), r_min, r_hi, near) if r_hi > r_min else None
+        return _search(y, free, fps, True, u, r_min, r_hi, near) if r_hi > r_min else None
 
     near_d = np.log(start[0]) if start is not None and start[0] > 0 else None
     near_r = np.log(start[1]) if start is not None and start[1] > 0 else None
@@ -262,16 +263,90 @@ def fit_kernel(y, free, fps, order, tau_decay_range, sn=0.0, start=None):
     return float(np.exp(u1)), 0.0
 
 
-def _search(f, lo, hi, near=None):
-    """Bounded minimum of f on [lo, hi]: ``(x, f(x))``; first near ``near``."""
+def _search(y, free, fps, vary_rise, other, lo, hi, near=None):
+    """Bounded minimum of the support rss in one log time on [lo, hi]: ``(x, rss)``.
+
+    ``vary_rise``: x is the log rise time and ``other`` the log decay time;
+    else x is the log decay time and ``other`` the log rise time (−inf: no
+    rise, AR(1)). With ``near``, first a search within ±40 % of it, kept
+    unless its minimum lies on an inner edge of that bracket.
+    """
     if near is not None:
         a, b = max(lo, near - _NEAR), min(hi, near + _NEAR)
         if b - a > 2 * _LOG_TOL:
-            res = minimize_scalar(f, bounds=(a, b), method="bounded",
-                                  options={"xatol": _LOG_TOL})
-            inner_edge = ((res.x - a < 2 * _LOG_TOL and a > lo)
-                          or (b - res.x < 2 * _LOG_TOL and b < hi))
+            x, f = _min_rss(y, free, fps, vary_rise, other, a, b, _LOG_TOL)
+            inner_edge = ((x - a < 2 * _LOG_TOL and a > lo)
+                          or (b - x < 2 * _LOG_TOL and b < hi))
             if not inner_edge:
-                return float(res.x), float(res.fun)
-    res = minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": _LOG_TOL})
-    return float(res.x), float(res.fun)
+                return float(x), float(f)
+    x, f = _min_rss(y, free, fps, vary_rise, other, lo, hi, _LOG_TOL)
+    return float(x), float(f)
+
+
+@njit(nogil=True, cache=True)
+def _rss_at(y, free, fps, vary_rise, other, x):
+    """Support rss of the kernel with one log time x and the other fixed (see _search)."""
+    u, v = (other, x) if vary_rise else (x, other)
+    d = np.exp(-1.0 / (np.exp(u) * fps))
+    if v == -np.inf:
+        return _support_rss(y, d, 0.0, 1, free)[0]
+    r = np.exp(-1.0 / (np.exp(v) * fps))
+    g2 = -d * r
+    return _support_rss(y, d + r, g2, 2 if g2 != 0.0 else 1, free)[0]
+
+
+@njit(nogil=True, cache=True)
+def _min_rss(y, free, fps, vary_rise, other, lo, hi, xatol):
+    """Brent's bounded minimisation of `_rss_at` over x in [lo, hi]: ``(x, rss)``.
+
+    Golden-section steps, replaced by the vertex of the parabola through
+    the three best points whenever that falls inside the bracket and moves
+    less than half the step before last; ends when the bracket is within
+    ``xatol`` (plus a relative machine-precision term) around the best x.
+    """
+    a, b = lo, hi
+    x = w = v = a + _GOLDEN * (b - a)
+    fx = fw = fv = _rss_at(y, free, fps, vary_rise, other, x)
+    d = e = 0.0
+    for _ in range(_MAX_EVAL):
+        m = 0.5 * (a + b)
+        tol1 = _SQRT_EPS * abs(x) + xatol / 3.0
+        tol2 = 2.0 * tol1
+        if abs(x - m) <= tol2 - 0.5 * (b - a):
+            break
+        golden = True
+        if abs(e) > tol1:
+            r = (x - w) * (fx - fv)
+            q = (x - v) * (fx - fw)
+            p = (x - v) * q - (x - w) * r
+            q = 2.0 * (q - r)
+            if q > 0.0:
+                p = -p
+            q = abs(q)
+            e_before, e = e, d
+            if abs(p) < abs(0.5 * q * e_before) and q * (a - x) < p < q * (b - x):
+                d = p / q
+                if (x + d) - a < tol2 or b - (x + d) < tol2:
+                    d = tol1 if m >= x else -tol1
+                golden = False
+        if golden:
+            e = (b - x) if x < m else (a - x)
+            d = _GOLDEN * e
+        u = x + (d if abs(d) >= tol1 else (tol1 if d >= 0.0 else -tol1))
+        fu = _rss_at(y, free, fps, vary_rise, other, u)
+        if fu <= fx:
+            if u < x:
+                b = x
+            else:
+                a = x
+            v, fv, w, fw, x, fx = w, fw, x, fx, u, fu
+        else:
+            if u < x:
+                a = u
+            else:
+                b = u
+            if fu <= fw or w == x:
+                v, fv, w, fw = w, fw, u, fu
+            elif fu <= fv or v == x or v == w:
+                v, fv = u, fu
+    return x, fx
