@@ -97,61 +97,46 @@ def decay_bounds(fps, tau_decay_range):
 
 @njit(nogil=True, cache=True)
 def _support_rss(y, g1, g2, p, free):
-    """Residual of the best ``b + c`` with c AR outside ``free`` (see support_rss)."""
+    """Residual of the best ``b + c`` with c AR outside ``free`` (see support_rss).
+
+    ``D Dᵀ`` over the kept rows is banded (bandwidth p in the index of the
+    kept rows); its LDLᵀ factor and the solves with it run in one sweep
+    that keeps only the last two rows (one division per row, no arrays).
+    """
     T = y.shape[0]
+    c1, c2 = -g1, -g2
+    w = 1.0 + c1 + c2  # the AR difference operator applied to a constant
+    diag = 1.0 + c1 * c1 + c2 * c2
+    e1 = c1 + c1 * c2  # D Dᵀ between kept rows one frame apart
+    e2 = c2  # ... and two frames apart
+    t1 = t2 = -8  # the two kept rows before: frame, d, 1/d, L⁻¹Dy, L⁻¹D1
+    d1 = d2 = r1 = r2 = 1.0
+    u1 = u2 = v1 = v2 = 0.0
+    l1_prev = 0.0
+    a11 = a12 = a22 = 0.0
     n = 0
-    rows = np.empty(T, np.int64)
     for t in range(p, T):
-        if not free[t]:
-            rows[n] = t
-            n += 1
+        if free[t]:
+            continue
+        dy = y[t] + c1 * y[t - 1] + (c2 * y[t - 2] if p == 2 else 0.0)
+        gap = t - t1
+        m1 = e1 if gap == 1 else (e2 if gap == 2 else 0.0)
+        m2 = e2 if t - t2 == 2 else 0.0
+        l2 = m2 * r2
+        l1 = (m1 - l2 * l1_prev * d2) * r1
+        d = max(diag - l1 * l1 * d1 - l2 * l2 * d2, 1e-300)
+        u = dy - l1 * u1 - l2 * u2
+        v = w - l1 * v1 - l2 * v2
+        r = 1.0 / d
+        a11 += u * u * r
+        a12 += u * v * r
+        a22 += v * v * r
+        t2, d2, r2, u2, v2 = t1, d1, r1, u1, v1
+        t1, d1, r1, u1, v1 = t, d, r, u, v
+        l1_prev = l1
+        n += 1
     if n == 0:
         return 0.0, float(np.mean(y))
-    c0, c1, c2 = 1.0, -g1, -g2
-    w = 1.0 - g1 - g2
-    # D D^T is banded (bandwidth p in the index of the kept rows): its
-    # Cholesky factor L (diagonal l0, sub-diagonals l1, l2), in one sweep
-    l0 = np.empty(n)
-    l1 = np.zeros(n)
-    l2 = np.zeros(n)
-    u = np.empty(n)  # L^-1 D y
-    v = np.empty(n)  # L^-1 D 1
-    for i in range(n):
-        t = rows[i]
-        dy = y[t] + c1 * y[t - 1] + (c2 * y[t - 2] if p == 2 else 0.0)
-        diag = c0 * c0 + c1 * c1 + c2 * c2
-        m1 = 0.0
-        m2 = 0.0
-        if i >= 1:
-            dt = t - rows[i - 1]
-            if dt == 1:
-                m1 = c0 * c1 + c1 * c2
-            elif dt == 2:
-                m1 = c0 * c2
-        if i >= 2 and t - rows[i - 2] == 2:
-            m2 = c0 * c2
-        if i >= 2:
-            l2[i] = m2 / l0[i - 2]
-        if i >= 1:
-            l1[i] = (m1 - l2[i] * l1[i - 1]) / l0[i - 1]
-        d = diag - l1[i] * l1[i] - l2[i] * l2[i]
-        l0[i] = np.sqrt(max(d, 1e-300))
-        uu, vv = dy, w
-        if i >= 1:
-            uu -= l1[i] * u[i - 1]
-            vv -= l1[i] * v[i - 1]
-        if i >= 2:
-            uu -= l2[i] * u[i - 2]
-            vv -= l2[i] * v[i - 2]
-        u[i] = uu / l0[i]
-        v[i] = vv / l0[i]
-    a11 = 0.0
-    a12 = 0.0
-    a22 = 0.0
-    for i in range(n):
-        a11 += u[i] * u[i]
-        a12 += u[i] * v[i]
-        a22 += v[i] * v[i]
     if a22 <= 1e-12 * max(n, 1):
         return a11, 0.0
     return max(a11 - a12 * a12 / a22, 0.0), a12 / a22
