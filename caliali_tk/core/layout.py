@@ -10,15 +10,16 @@ from caliali_tk.core.threads import run_blocks
 _TILE = 32
 
 
-def swap_axes_float32(raw: np.ndarray) -> np.ndarray:
-    """``raw.transpose(0, 2, 1)`` as a new C-contiguous float32 array.
+def swap_axes_float32(raw: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``raw.transpose(0, 2, 1)`` as a C-contiguous float32 array (into ``out``).
 
     NumPy's strided copy of a transposed block runs at a fraction of memory
     speed; copying in cache-sized tiles is several times faster, and this
     runs once per chunk of every pass over a movie.
     """
     raw = np.ascontiguousarray(raw)
-    out = np.empty((raw.shape[0], raw.shape[2], raw.shape[1]), np.float32)
+    if out is None:
+        out = np.empty((raw.shape[0], raw.shape[2], raw.shape[1]), np.float32)
     run_blocks(lambda a, b: _swap(raw[a:b], out[a:b]), raw.shape[0], min_block=8)
     return out
 
@@ -34,15 +35,16 @@ def _swap(raw, out):
                         out[t, j, i] = raw[t, i, j]
 
 
-def pixel_major(Y: np.ndarray) -> np.ndarray:
-    """``Y.T`` of a chunk ``(n, d)`` as a new C-contiguous float32 ``(d, n)``.
+def pixel_major(Y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``Y.T`` of a chunk ``(n, d)`` as a C-contiguous float32 ``(d, n)`` (into ``out``).
 
     Each pixel's samples are then one contiguous run (the ``Y C^T``
     products read them so). Tiles of 8 frames x 512 pixels keep both the
     rows read and the rows written in cache; pixel blocks run on every core.
     """
     Y = np.ascontiguousarray(Y)
-    out = np.empty((Y.shape[1], Y.shape[0]), np.float32)
+    if out is None:
+        out = np.empty((Y.shape[1], Y.shape[0]), np.float32)
     run_blocks(lambda a, b: _pixel_major(Y, out, a, b), Y.shape[1], min_block=4096)
     return out
 

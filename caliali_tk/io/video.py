@@ -206,6 +206,7 @@ class VideoFile:
                              f"{', '.join(LAYOUTS)}, got {layout!r}")
         _check_file(self.path)
         self._file: Optional[h5py.File] = _open_h5(self.path)
+        self._raw_buf = None  # the stored blocks of `iter_chunks(reuse=True)`
         try:
             name, self._ds = _find_movie(self._file, self.path.name)
             _check_movie(name, self._ds, self.path.name)
@@ -242,18 +243,23 @@ class VideoFile:
         """Frame width W (columns, MATLAB's d2)."""
         return self.shape[2]
 
-    def read(self, start: int, stop: int) -> np.ndarray:
+    def read(self, start: int, stop: int, out: Optional[np.ndarray] = None) -> np.ndarray:
         """Read frames ``start <= t < stop`` (only those) as float32 (n, H, W).
 
         The block is C-contiguous, in display orientation. Raises VideoError
         when the data cannot be read (truncated or damaged file) or a frame
-        holds NaN/Inf (the message gives the first bad frame index).
+        holds NaN/Inf (the message gives the first bad frame index). With
+        ``out`` (float32, C-contiguous, the block's shape) the frames go
+        there, and the file's block is read into a buffer this reader keeps.
         """
         start, stop = self._check_range(start, stop)
-        raw = self._raw(start, stop)
+        raw = self._raw(start, stop, reuse=out is not None)
         with np.errstate(over="ignore"):  # overflow becomes Inf, reported below
             if self.layout == MATLAB:
-                frames = swap_axes_float32(raw)  # to_display's rule, done fast
+                frames = swap_axes_float32(raw, out)  # to_display's rule, done fast
+            elif out is not None:
+                np.copyto(out, to_display(raw, self.layout), casting="unsafe")
+                frames = out
             else:
                 frames = np.ascontiguousarray(to_display(raw, self.layout), np.float32)
         if self.dtype.kind == "f" and not np.isfinite(frames).all():
@@ -276,26 +282,47 @@ class VideoFile:
             self.read(start + int(np.argmax(~np.isfinite(means))), stop)  # names the frame
         return means
 
-    def _raw(self, start: int, stop: int) -> np.ndarray:
+    def _raw(self, start: int, stop: int, reuse: bool = False) -> np.ndarray:
+        """The stored block; with ``reuse``, in this reader's own buffer (valid
+        until the next such read)."""
         try:
-            return self._ds[start:stop]
+            if not reuse:
+                return self._ds[start:stop]
+            shape = (stop - start,) + tuple(self._ds.shape[1:])
+            n = int(np.prod(shape))
+            if self._raw_buf is None or self._raw_buf.size < n:
+                self._raw_buf = np.empty(n, self._ds.dtype)
+            buf = self._raw_buf[:n].reshape(shape)
+            if n:
+                self._ds.read_direct(buf, np.s_[start:stop])
+            return buf
         except (OSError, RuntimeError, KeyError, ValueError) as exc:
             raise VideoError(f"{self.path.name}: cannot read frames {start}-{stop - 1}, "
                              f"the file may be truncated or damaged ({_reason(exc)})") from exc
 
-    def iter_chunks(self, chunk_frames: int, start: int = 0,
-                    stop: Optional[int] = None) -> Iterator[Tuple[int, np.ndarray]]:
+    def iter_chunks(self, chunk_frames: int, start: int = 0, stop: Optional[int] = None,
+                    reuse: bool = False) -> Iterator[Tuple[int, np.ndarray]]:
         """Yield ``(first_frame, frames)`` blocks of at most `chunk_frames` (>= 1).
 
         Covers frames ``start <= t < stop``, the whole movie by default; see
-        :meth:`chunk_frames_for` for a memory-bounded block size.
+        :meth:`chunk_frames_for` for a memory-bounded block size. With
+        ``reuse`` every block is read into the same two buffers, so a block
+        is valid only until the next one is yielded: for a pass that uses
+        each block and lets it go. (A fresh block of tens of MB costs page
+        faults each time it is first written, several times the cost of
+        writing it; measured, ``benchmarks/bench_stages.py``.)
         """
         if int(chunk_frames) < 1:
             raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
         stop = self.n_frames if stop is None else stop
         start, stop = self._check_range(start, stop)
-        for first in range(start, stop, int(chunk_frames)):
-            yield first, self.read(first, min(first + int(chunk_frames), stop))
+        step = int(chunk_frames)
+        buf = (np.empty((min(step, stop - start), self.height, self.width), np.float32)
+               if reuse and stop > start else None)
+        for first in range(start, stop, step):
+            last = min(first + step, stop)
+            out = None if buf is None else buf[:last - first]
+            yield first, self.read(first, last, out)
 
     def chunk_frames_for(self, max_bytes: float) -> int:
         """How many float32 frames fit in `max_bytes` (at least 1, at most T)."""

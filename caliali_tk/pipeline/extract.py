@@ -31,6 +31,7 @@ from caliali_tk.core.cnmfe.ring import ds_shape
 from caliali_tk.core.filters import make_spatial_filter, centered_gaussian_kernel
 from caliali_tk.core.noise import temporal_median
 from caliali_tk.core.noise_pass import DiffNoise
+from caliali_tk.core.scratch import scratch
 from caliali_tk.io.params import FileParams
 from caliali_tk.io.precedence import resolve_params
 from caliali_tk.io.results import Result, results_path, source_info
@@ -208,7 +209,7 @@ class _Run:
         noise = DiffNoise(self.shape)
         for a, b in bins.stretches():
             noise.restart()
-            for start, frames in self.vf.iter_chunks(self.chunk, a, b):
+            for start, frames in self.vf.iter_chunks(self.chunk, a, b, reuse=True):
                 check(self.cancel)
                 bins.add(Ybin, counts, frames, start)
                 noise.add(frames)
@@ -251,17 +252,19 @@ class _Run:
             rows = np.flatnonzero(np.diff(A_up.indptr))
             A_up, W_rows = A_up[rows], bg.W[rows]
         A_up = sparse.csc_matrix(A_up)
+        n_grid = (bg.W if W_rows is None else W_rows).shape[0]
         K = A.shape[1]
         AtY = self.alloc((K, self.T))
         AtF = np.zeros((K, self.chunk), np.float32)
         Atb0 = (A.T @ bg.b0).astype(np.float32)[:, None]
         ind = _csc_arrays(A)
         ind_up = _csc_arrays(A_up)
-        for start, frames in self.vf.iter_chunks(self.chunk):
+        for start, frames in self.vf.iter_chunks(self.chunk, reuse=True):
             check(self.cancel)
             n = len(frames)
             Y = frames.reshape(n, -1)
-            F = bg.fluctuation(Y, A_ds, C[:, start:start + n], W_rows)
+            F = bg.fluctuation(Y, A_ds, C[:, start:start + n], W_rows,
+                               scratch("fluctuation", (n, n_grid)))
             accumulate_AtY(*ind, Y, AtY, start)
             accumulate_AtY(*ind_up, F, AtF, 0)
             AtY[:, start:start + n] -= AtF[:, :n] + Atb0
@@ -290,12 +293,12 @@ class _Run:
         up_rows = np.searchsorted(grid, bg.up[rows]).astype(np.int64)
         P = np.zeros(pattern.nnz, np.float64)
         PF = np.zeros(pattern.nnz, np.float64)
-        for start, frames in self.vf.iter_chunks(self.chunk):
+        for start, frames in self.vf.iter_chunks(self.chunk, reuse=True):
             check(self.cancel)
             n = len(frames)
             Y = frames.reshape(n, -1)
             Cn = np.ascontiguousarray(C[:, start:start + n])
-            F = bg.fluctuation(Y, A_ds, Cn, W_rows)
+            F = bg.fluctuation(Y, A_ds, Cn, W_rows, scratch("fluctuation", (n, len(grid))))
             accumulate_YCt(indptr, rows, Y, Cn, 0, P)
             accumulate_YCt(indptr, up_rows, F, Cn, 0, PF)
             stage((start + n) / self.T, f"{label}: footprints")

@@ -61,10 +61,10 @@ class CleanVideo:
         """Frames ``start <= t < stop`` as float32 (n, H, W), cleaned."""
         return self._clean(start, self.vf.read(start, stop))
 
-    def iter_chunks(self, chunk_frames: int, start: int = 0,
-                    stop: Optional[int] = None) -> Iterator[Tuple[int, np.ndarray]]:
-        """As :meth:`VideoFile.iter_chunks`, cleaned."""
-        for first, frames in self.vf.iter_chunks(chunk_frames, start, stop):
+    def iter_chunks(self, chunk_frames: int, start: int = 0, stop: Optional[int] = None,
+                    reuse: bool = False) -> Iterator[Tuple[int, np.ndarray]]:
+        """As :meth:`VideoFile.iter_chunks`, cleaned (in place)."""
+        for first, frames in self.vf.iter_chunks(chunk_frames, start, stop, reuse):
             yield first, self._clean(first, frames)
 
     def _clean(self, start: int, frames: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from scipy import sparse
 from caliali_tk.core.filters import make_spatial_filter
 from caliali_tk.core.noise import temporal_median
 from caliali_tk.core.noise_pass import NoiseResult, baseline_frames, noise_frame_plan
+from caliali_tk.core.scratch import scratch
 from caliali_tk.core.summary import SummaryImages, SummaryPass
 from caliali_tk.core.threads import run_blocks
 from caliali_tk.pipeline.common import Stage, check
@@ -55,18 +56,20 @@ class ResidualFrames:
         self.A_ds = sparse.csc_matrix(D @ A)
         self.C, self.bg, self.shape = np.asarray(C, np.float32), bg, tuple(shape)
 
-    def __call__(self, frames: np.ndarray, start: int, F: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, frames: np.ndarray, start: int, F: np.ndarray | None = None,
+                 out: np.ndarray | None = None) -> np.ndarray:
         """Residual of `frames` (n, H, W), the first of which is frame `start`.
 
         ``F`` is the chunk's background fluctuation when the caller already
-        has it (the final traces pass does).
+        has it (the final traces pass does); ``out`` (float32, (n, H*W))
+        receives the residual.
         """
         n = len(frames)
         Y = np.asarray(frames, np.float32).reshape(n, -1)
         C = self.C[:, start:start + n]
         if F is None:
             F = self.bg.fluctuation(Y, self.A_ds, C)
-        R = np.empty_like(Y)
+        R = np.empty_like(Y) if out is None else out
         (Ap, Ai, Ax), b0 = self._csr, self.bg.b0.astype(np.float32)
         up = self.bg.up.astype(np.int64)
         F = np.ascontiguousarray(F, np.float32)
@@ -110,7 +113,7 @@ class ResidualPass:
     def add(self, start: int, Y: np.ndarray, F: np.ndarray | None = None) -> None:
         """Frames ``Y`` (n, d) or (n, H, W) from ``start``; ``F`` their fluctuation."""
         frames = Y.reshape((len(Y),) + self.residual.shape)
-        self.spass.add(self.residual(frames, start, F))
+        self.spass.add(self.residual(frames, start, F, scratch("residual", (len(Y), Y[0].size))))
 
     def finish(self) -> tuple:
         out = self.spass.finish()

@@ -196,9 +196,18 @@ class SessionVideo:
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Frames ``start .. stop - 1``, float32 (n, H, W), in session-0 units."""
-        frames = self._vf.read(start, stop)
+        return self._level(start, self._vf.read(start, stop))
+
+    def iter_chunks(self, chunk_frames: int, start: int = 0, stop=None, reuse: bool = False):
+        """Like :meth:`VideoFile.iter_chunks`, corrected frames (in place)."""
+        for first, frames in self._vf.iter_chunks(chunk_frames, start, stop, reuse):
+            yield first, self._level(first, frames)
+
+    def _level(self, start: int, frames: np.ndarray) -> np.ndarray:
+        """``(Y - o_s) / g_s`` of the frames from ``start``, in place."""
         if self._identity:
             return frames
+        stop = start + len(frames)
         s = self.sessions.sessions_of(start, stop)
         scale = (1.0 / self.gains[s]).astype(np.float32)[:, None, None]
         shift = (self.offsets[s] / self.gains[s]).astype(np.float32)[:, None, None]
@@ -206,8 +215,3 @@ class SessionVideo:
         frames -= shift
         return frames
 
-    def iter_chunks(self, chunk_frames: int, start: int = 0, stop=None):
-        """Like :meth:`VideoFile.iter_chunks`, corrected frames."""
-        stop = self._vf.n_frames if stop is None else stop
-        for first in range(int(start), int(stop), int(chunk_frames)):
-            yield first, self.read(first, min(first + int(chunk_frames), stop))

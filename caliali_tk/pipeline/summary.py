@@ -139,13 +139,13 @@ def _stream(vf: VideoFile, gSig, spatial_filter, stage: Stage, cancel,
     total = planned + T
     done = 0
     for a, b in npass.plan:
-        for start, frames in vf.iter_chunks(chunk, a, b):
+        for start, frames in vf.iter_chunks(chunk, a, b, reuse=True):
             check(cancel)
             npass.add(frames, start)
             done += len(frames)
             stage(done / total, "noise level")
     spass = SummaryPass(npass.finish())
-    for start, frames in vf.iter_chunks(chunk):
+    for start, frames in vf.iter_chunks(chunk, reuse=True):
         check(cancel)
         spass.add(frames, start)
         done += len(frames)

@@ -26,7 +26,8 @@ class Background:
     up: np.ndarray  # (d,) index of each pixel's block
 
     def fluctuation(self, Y: np.ndarray, A_ds: sparse.csc_matrix, C: np.ndarray,
-                    W_rows: sparse.csr_matrix | None = None) -> np.ndarray:
+                    W_rows: sparse.csr_matrix | None = None,
+                    out: np.ndarray | None = None) -> np.ndarray:
         """``W (D Y - D A C - b0_ds)`` for a chunk: the background minus b0.
 
         ``Y`` is ``(n, d)``, ``C`` is ``(K, n)``; the result ``(n, d_ds)`` is
@@ -35,10 +36,11 @@ class Background:
         building full-resolution background frames. With ``W_rows`` (some
         rows of ``W``, e.g. ``W[rows]``) only those grid pixels are made,
         ``(n, len(rows))``: a temporal pass needs the background under the
-        footprints only.
+        footprints only. ``out`` (float32, that shape) receives the result.
         """
         W = self.W if W_rows is None else W_rows
-        out = np.empty((Y.shape[0], W.shape[0]), np.float32)
+        if out is None:
+            out = np.empty((Y.shape[0], W.shape[0]), np.float32)
         inv = (1.0 / np.bincount(self.up)).astype(np.float32)
         _fluctuation(np.ascontiguousarray(Y, np.float32), self.up, inv, self.b0_ds,
                      A_ds.indptr.astype(np.int64), A_ds.indices.astype(np.int64),

@@ -12,6 +12,7 @@ import numba
 import numpy as np
 
 from caliali_tk.core.layout import pixel_major
+from caliali_tk.core.scratch import scratch
 from caliali_tk.core.threads import run_blocks
 
 
@@ -33,7 +34,7 @@ def accumulate_YCt(indptr, indices, Y, C, t0, out):
     The chunk is turned pixel-major first, so that each entry is a dot
     product of two contiguous runs; blocks of components run on every core.
     """
-    YT = pixel_major(Y)  # (d, n)
+    YT = pixel_major(Y, scratch("pixel_major", Y.shape[::-1]))  # (d, n)
     run_blocks(lambda a, b: _YCt(indptr[a:b + 1], indices, YT, C[a:b], t0, out),
                len(indptr) - 1, min_block=8, weights=np.diff(indptr))
 

@@ -1,0 +1,44 @@
+"""Scratch arrays that a streaming pass reuses from chunk to chunk.
+
+A pass over a movie makes chunk-sized temporaries (a pixel-major copy of
+the frames, the background fluctuation, the residual), tens of MB each.
+A fresh array of that size is new memory every time, and its first write
+costs a page fault per page: on the 2-core test machine 0.3-0.4 ms per MB,
+seven times the cost of the write itself (``benchmarks/bench_stages.py``
+shows the passes). :func:`scratch` hands out one buffer per name and
+thread, grown when a larger one is asked for, so the faults are paid once.
+
+A scratch array is valid until the same name is asked for again in the
+same thread: for a temporary that one call makes and drops.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+__all__ = ["scratch"]
+
+_local = threading.local()
+
+
+def scratch(name: str, shape, dtype=np.float32) -> np.ndarray:
+    """An uninitialised C-contiguous array of ``shape``, reused by name in this thread.
+
+    Examples
+    --------
+    >>> a = scratch("doc", (2, 3))
+    >>> b = scratch("doc", (3, 2))
+    >>> bool(np.shares_memory(a, b)), b.shape
+    (True, (3, 2))
+    """
+    pool = _local.__dict__.setdefault("pool", {})
+    dtype = np.dtype(dtype)
+    shape = tuple(int(s) for s in np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),)
+    n = int(np.prod(shape))
+    buf = pool.get((name, dtype))
+    if buf is None or buf.size < n:
+        buf = np.empty(n, dtype)
+        pool[(name, dtype)] = buf
+    return buf[:n].reshape(shape)
