@@ -32,7 +32,10 @@ def n_threads() -> int:
     env = os.environ.get("NUMBA_NUM_THREADS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)
-    return max(1, min(8, os.cpu_count() or 1))
+    return max(1, min(8, _CORES))
+
+
+_CORES = os.cpu_count() or 1  # asked once: the passes ask for every block
 
 
 def block_bounds(n: int, n_blocks: int, weights=None) -> np.ndarray:

@@ -27,11 +27,12 @@ first failed test of every rejected component.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from scipy import sparse
 
 from caliali_tk.core.cnmfe import footprints as fp
-from caliali_tk.core.cnmfe.kernels import accumulate_YCt
+from caliali_tk.core.threads import run_blocks
 
 __all__ = ["QUALITY_NAMES", "ConsistencyPass", "shape_metrics", "count_events",
            "component_quality", "reject", "active_frames"]
@@ -73,16 +74,22 @@ class ConsistencyPass:
         self.A, self.shape = A, tuple(shape)
         self.area = fp.search_areas(A, self.shape, AREA_GROW, max(self.shape))
         self.W = active_frames(C)
+        # the active frames of each component, as lists (a few % of all frames)
+        act = sparse.csr_matrix(self.W)
+        self.act_ptr, self.act_t = act.indptr.astype(np.int64), act.indices.astype(np.int64)
         self.rows = self.area.indices.astype(np.int64)
         self.indptr = self.area.indptr.astype(np.int64)
-        self.up_rows = np.asarray(up)[self.rows]
+        self.up_rows = np.asarray(up)[self.rows].astype(np.int64)
         self.P = np.zeros(self.area.nnz)
         self.PF = np.zeros(self.area.nnz)
 
     def add(self, start: int, Y: np.ndarray, F: np.ndarray) -> None:
         """A chunk: frames ``Y`` (n, d) and background fluctuation ``F`` (n, d_ds)."""
-        accumulate_YCt(self.indptr, self.rows, Y, self.W, start, self.P)
-        accumulate_YCt(self.indptr, self.up_rows, F, self.W, start, self.PF)
+        Y, F = np.ascontiguousarray(Y, np.float32), np.ascontiguousarray(F, np.float32)
+        args = (self.indptr, self.rows, self.up_rows, self.act_ptr, self.act_t, Y, F,
+                int(start), self.P, self.PF)
+        run_blocks(lambda a, b: _add_active(a, b, *args), len(self.indptr) - 1,
+                   min_block=8, weights=np.diff(self.indptr))
 
     def finish(self, C: np.ndarray, b0: np.ndarray) -> np.ndarray:
         """``spatial_corr`` (K,) given the final traces ``C`` and constant ``b0``."""
@@ -101,6 +108,20 @@ class ConsistencyPass:
             others = A_csr[self.rows[s:e]] @ CW[:, k]
             out[k] = _pearson(M[s:e] - others, a_on[s:e])
         return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _add_active(k0, k1, indptr, rows, up_rows, act_ptr, act_t, Y, F, start, P, PF):
+    """Components k0..k1-1: add each active frame of the chunk over the area."""
+    n = Y.shape[0]
+    for k in range(k0, k1):
+        for q in range(act_ptr[k], act_ptr[k + 1]):
+            t = act_t[q] - start
+            if t < 0 or t >= n:
+                continue
+            for j in range(indptr[k], indptr[k + 1]):
+                P[j] += Y[t, rows[j]]
+                PF[j] += F[t, up_rows[j]]
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:
