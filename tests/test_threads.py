@@ -1,5 +1,6 @@
 """Blocks of work on every core: the blocks cover the range once, errors surface,
-nested calls run serially, and the threaded kernels match their serial twins."""
+nested calls run serially, the threaded kernels match their serial twins, and
+tasks run in dependency order give the plain loop's result."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from caliali_tk.core import threads
-from caliali_tk.core.threads import block_bounds, run_blocks
+from caliali_tk.core.threads import block_bounds, run_blocks, run_in_order
 
 
 @pytest.mark.parametrize("n,k", [(1, 2), (7, 2), (100, 3), (5, 8)])
@@ -101,3 +102,74 @@ def test_summary_images_do_not_depend_on_the_number_of_threads(monkeypatch):
     three = summary_images(Y, 2.5)
     np.testing.assert_array_equal(one.Cn, three.Cn)
     np.testing.assert_array_equal(one.PNR, three.PNR)
+
+
+def _neighbours(n, seed):
+    """A random symmetric overlap graph (each task with itself), as lists."""
+    rng = np.random.default_rng(seed)
+    M = rng.random((n, n)) < 3.0 / n
+    M = M | M.T | np.eye(n, dtype=bool)
+    return [np.flatnonzero(M[k]) for k in range(n)]
+
+
+def _gauss_seidel(n, near, run):
+    """x[k] from its neighbours' current values (a HALS-like sweep), twice."""
+    x = np.linspace(1.0, 2.0, n)
+
+    def task(k):
+        if k % 7 == 0:  # let the other thread get ahead
+            threading.Event().wait(0.001)
+        x[k] = np.sin(x[k]) + 0.3 * np.sum(np.cos(x[near[k]]))
+
+    for _ in range(2):
+        run(task)
+    return x
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_run_in_order_gives_the_loop_result_to_the_bit(monkeypatch, seed):
+    monkeypatch.setattr(threads, "n_threads", lambda: 2)
+    near = _neighbours(60, seed)
+    loop = _gauss_seidel(60, near, lambda task: [task(k) for k in range(60)])
+    seen = set()
+
+    def ordered(task):
+        run_in_order(lambda k: (seen.add(threading.get_ident()), task(k)), 60, near)
+
+    assert np.array_equal(_gauss_seidel(60, near, ordered), loop)
+    assert len(seen) == 2  # both threads took tasks
+
+
+def test_run_in_order_raises_the_first_error_and_starts_no_more(monkeypatch):
+    monkeypatch.setattr(threads, "n_threads", lambda: 2)
+    done = []
+
+    def task(k):
+        if k == 3:
+            raise ValueError("task 3 failed")
+        done.append(k)
+
+    chain = [[max(k - 1, 0)] for k in range(20)]  # each after the one before
+    with pytest.raises(ValueError, match="task 3 failed"):
+        run_in_order(task, 20, chain)
+    assert sorted(done) == [0, 1, 2]
+
+
+def test_temporal_update_is_the_same_on_one_and_two_threads(monkeypatch):
+    from caliali_tk.core.cnmfe.update import temporal_update
+    from caliali_tk.core.deconv import DeconvSettings
+
+    rng = np.random.default_rng(4)
+    K, T = 12, 600
+    spikes = (rng.random((K, T)) < 0.02) * rng.uniform(2, 4, (K, T))
+    C_true = np.array([np.convolve(s, 0.9 ** np.arange(60))[:T] for s in spikes])
+    AtA = np.eye(K) + 0.2 * (np.abs(np.subtract.outer(np.arange(K), np.arange(K))) == 1)
+    AtY = (AtA @ C_true + 0.2 * rng.standard_normal((K, T))).astype(np.float32)
+    C0 = np.maximum(AtY, 0).astype(np.float32)
+    out = {}
+    for n in (1, 2):
+        monkeypatch.setattr(threads, "n_threads", lambda n=n: n)
+        out[n] = temporal_update(AtY, AtA, C0, DeconvSettings(fps=10.0))
+    for name in ("C", "C_raw", "S", "sn", "g"):
+        assert np.array_equal(getattr(out[1], name), getattr(out[2], name)), name
+    assert np.corrcoef(out[2].C.ravel(), C_true.ravel())[0, 1] > 0.9

@@ -16,6 +16,7 @@ from scipy import sparse
 from caliali_tk.core.deconv import DeconvSettings, deconvolve_trace, kernel_noise, trim_ar
 from caliali_tk.core.cnmfe import footprints as fp
 from caliali_tk.core.cnmfe.kernels import entries_by_pixel, hals_spatial
+from caliali_tk.core.threads import run_in_order
 
 
 @dataclass
@@ -84,24 +85,29 @@ def temporal_update(AtYb: np.ndarray, AtA: np.ndarray, C: np.ndarray,
         known = [trim_ar(row) if np.isfinite(row).all() else None for row in np.asarray(kernels)]
     levels = np.zeros((K, baseline.n_sessions)) if baseline is not None else None
     near = [np.flatnonzero(AtA[k]) for k in range(K)]
+
+    def update(k):
+        akk = AtA[k, k]
+        if akk <= 0:
+            return
+        nk = near[k]
+        raw = C[k] + (AtYb[k] - AtA[k, nk] @ C[nk]) / akk
+        lv = None
+        if baseline is not None:
+            raw, lv = baseline(raw)
+        if kernel[k][0] is None and known[k] is not None:
+            kernel[k] = (known[k], kernel_noise(raw, known[k]))
+        d = deconvolve_trace(raw, settings, *kernel[k], b=start_b[k])
+        kernel[k], start_b[k] = (d.g, d.sn), d.b  # the next sweep starts here
+        C[k] = d.c
+        C_raw[k] = raw - d.b
+        S[k], sn[k], g[k] = d.s, d.sn, np.pad(d.g, (0, 2 - d.g.size))
+        if levels is not None:
+            levels[k] = lv + d.b
+
     for sweep in range(n_sweeps):
-        for k in range(K):
-            akk = AtA[k, k]
-            if akk <= 0:
-                continue
-            nk = near[k]
-            raw = C[k] + (AtYb[k] - AtA[k, nk] @ C[nk]) / akk
-            if baseline is not None:
-                raw, levels[k] = baseline(raw)
-            if kernel[k][0] is None and known[k] is not None:
-                kernel[k] = (known[k], kernel_noise(raw, known[k]))
-            d = deconvolve_trace(raw, settings, *kernel[k], b=start_b[k])
-            kernel[k], start_b[k] = (d.g, d.sn), d.b  # the next sweep starts here
-            C[k] = d.c
-            C_raw[k] = raw - d.b
-            S[k], sn[k], g[k] = d.s, d.sn, np.pad(d.g, (0, 2 - d.g.size))
-            if levels is not None:
-                levels[k] += d.b
+        # overlapping traces in index order, the others side by side
+        run_in_order(update, K, near)
     return Traces(C, C_raw, S, sn.astype(np.float32), g, levels)
 
 
