@@ -33,16 +33,17 @@ def test_AtY_matches_dense(seed, K, n):
     assert not out[:, :3].any()
 
 
-def test_YCt_on_pattern_matches_dense():
+@pytest.mark.parametrize("chunk", [1, 7, 8, 13, 30])  # the kernel takes 8 frames at a time
+def test_YCt_on_pattern_matches_dense(chunk):
     rng = np.random.default_rng(1)
     d, K, T = 60, 5, 30
     pattern = _random_A(rng, d, K, 0.3)
     Y = rng.standard_normal((T, d)).astype(np.float32)
     C = rng.standard_normal((K, T))
     out = np.zeros(pattern.nnz)
-    for t0 in (0, 10, 20):  # chunks add up to the whole product
+    for t0 in range(0, T, chunk):  # chunks add up to the whole product
         accumulate_YCt(pattern.indptr.astype(np.int64), pattern.indices.astype(np.int64),
-                       Y[t0:t0 + 10], C, t0, out)
+                       Y[t0:t0 + chunk], C, t0, out)
     full = Y.T @ C.T
     rows = pattern.indices
     cols = np.repeat(np.arange(K), np.diff(pattern.indptr))

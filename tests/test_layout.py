@@ -13,13 +13,3 @@ def test_matches_numpy_transpose(dtype, shape):
     out = swap_axes_float32(raw)
     assert out.dtype == np.float32 and out.flags.c_contiguous
     np.testing.assert_array_equal(out, raw.transpose(0, 2, 1).astype(np.float32))
-
-
-@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (100, 5000), (13, 9000)])
-def test_pixel_major_is_the_transpose(shape):
-    from caliali_tk.core.layout import pixel_major
-
-    Y = np.random.default_rng(0).random(shape).astype(np.float32)
-    out = pixel_major(Y)
-    assert out.flags.c_contiguous and out.dtype == np.float32
-    np.testing.assert_array_equal(out, Y.T)

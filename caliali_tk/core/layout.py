@@ -33,29 +33,3 @@ def _swap(raw, out):
                 for j in range(j0, min(b, j0 + _TILE)):
                     for i in range(i0, min(a, i0 + _TILE)):  # contiguous writes
                         out[t, j, i] = raw[t, i, j]
-
-
-def pixel_major(Y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``Y.T`` of a chunk ``(n, d)`` as a C-contiguous float32 ``(d, n)`` (into ``out``).
-
-    Each pixel's samples are then one contiguous run (the ``Y C^T``
-    products read them so). Tiles of 8 frames x 512 pixels keep both the
-    rows read and the rows written in cache; pixel blocks run on every core.
-    """
-    Y = np.ascontiguousarray(Y)
-    if out is None:
-        out = np.empty((Y.shape[1], Y.shape[0]), np.float32)
-    run_blocks(lambda a, b: _pixel_major(Y, out, a, b), Y.shape[1], min_block=4096)
-    return out
-
-
-@numba.njit(nogil=True, cache=True)
-def _pixel_major(Y, out, p0, p1):  # pragma: no cover - numba
-    n = Y.shape[0]
-    for j0 in range(p0, p1, 512):
-        j1 = min(p1, j0 + 512)
-        for i0 in range(0, n, 8):
-            i1 = min(n, i0 + 8)
-            for j in range(j0, j1):
-                for i in range(i0, i1):
-                    out[j, i] = Y[i, j]

@@ -1,7 +1,7 @@
 """Scratch arrays that a streaming pass reuses from chunk to chunk.
 
-A pass over a movie makes chunk-sized temporaries (a pixel-major copy of
-the frames, the background fluctuation, the residual), tens of MB each.
+A pass over a movie makes chunk-sized temporaries (the background
+fluctuation, the residual), up to tens of MB each.
 A fresh array of that size is new memory every time, and its first write
 costs a page fault per page: on the 2-core test machine 0.3-0.4 ms per MB,
 seven times the cost of the write itself (``benchmarks/bench_stages.py``

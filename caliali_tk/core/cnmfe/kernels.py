@@ -11,8 +11,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from caliali_tk.core.layout import pixel_major
-from caliali_tk.core.scratch import scratch
 from caliali_tk.core.threads import run_blocks
 
 
@@ -31,11 +29,13 @@ def accumulate_YCt(indptr, indices, Y, C, t0, out):
 
     ``(indptr, indices)`` is the pattern (search areas) in CSC form; entry
     ``j`` of column ``k`` receives the product of its pixel with trace ``k``.
-    The chunk is turned pixel-major first, so that each entry is a dot
-    product of two contiguous runs; blocks of components run on every core.
+    Eight frames at a time, each entry's eight samples against the trace's
+    eight values: only the pattern's pixels are read (a pixel-major copy of
+    the whole chunk cost twice as much, measured on 256 x 256 x 85 chunks
+    with patterns of 0.4 to 6 times the frame's pixels); blocks of
+    components run on every core.
     """
-    YT = pixel_major(Y, scratch("pixel_major", Y.shape[::-1]))  # (d, n)
-    run_blocks(lambda a, b: _YCt(indptr[a:b + 1], indices, YT, C[a:b], t0, out),
+    run_blocks(lambda a, b: _YCt(indptr[a:b + 1], indices, Y, C[a:b], t0, out),
                len(indptr) - 1, min_block=8, weights=np.diff(indptr))
 
 
@@ -52,16 +52,23 @@ def _AtY(indptr, indices, data, Y, out, t0):  # pragma: no cover - numba
 
 
 @numba.njit(nogil=True, cache=True, fastmath=True)  # a reordered sum vectorises
-def _YCt(indptr, indices, YT, C, t0, out):  # pragma: no cover - numba
+def _YCt(indptr, indices, Y, C, t0, out):  # pragma: no cover - numba
     K = indptr.shape[0] - 1
-    n = YT.shape[1]
+    n = Y.shape[0]
     for k in range(K):
-        for j in range(indptr[k], indptr[k + 1]):
-            p = indices[j]
-            s = 0.0
-            for t in range(n):
-                s += YT[p, t] * C[k, t0 + t]
-            out[j] += s
+        for a in range(0, n - 7, 8):
+            c0, c1, c2, c3 = C[k, t0 + a], C[k, t0 + a + 1], C[k, t0 + a + 2], C[k, t0 + a + 3]
+            c4, c5, c6, c7 = (C[k, t0 + a + 4], C[k, t0 + a + 5], C[k, t0 + a + 6],
+                              C[k, t0 + a + 7])
+            for j in range(indptr[k], indptr[k + 1]):
+                p = indices[j]
+                out[j] += (Y[a, p] * c0 + Y[a + 1, p] * c1 + Y[a + 2, p] * c2
+                           + Y[a + 3, p] * c3 + Y[a + 4, p] * c4 + Y[a + 5, p] * c5
+                           + Y[a + 6, p] * c6 + Y[a + 7, p] * c7)
+        for a in range(n - n % 8, n):
+            c = C[k, t0 + a]
+            for j in range(indptr[k], indptr[k + 1]):
+                out[j] += Y[a, indices[j]] * c
 
 
 @numba.njit(nogil=True, cache=True)
