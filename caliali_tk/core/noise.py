@@ -315,14 +315,17 @@ def temporal_median(Y: np.ndarray, max_frames: int | None = None) -> np.ndarray:
     return out.reshape(Y.shape[1:])
 
 
-def robust_noise(Y: np.ndarray) -> np.ndarray:
+def robust_noise(Y: np.ndarray, median: np.ndarray | float | None = None) -> np.ndarray:
     """Noise sd per pixel from the samples below the temporal median.
 
     Positive transients do not inflate it, which a plain sd would.
     ``Y`` is ``(T, ...)``; returns the trailing shape. Pixels are taken a
     block at a time, so the temporaries stay small (a fraction of ``Y``).
+    ``median``: the temporal median when it is known (0 for frames it was
+    taken out of); by default ``temporal_median(Y, 400)``.
     """
-    med = temporal_median(Y, 400)
+    med = temporal_median(Y, 400) if median is None else np.broadcast_to(
+        np.asarray(median, np.float32), Y.shape[1:])
     flat = Y.reshape(Y.shape[0], -1)
     out = np.empty(flat.shape[1], np.float32)
     step = max(1, (1 << 22) // max(1, Y.shape[0]))  # ~4 M samples per block

@@ -66,7 +66,7 @@ def greedy_init(Yr: np.ndarray, Yf: np.ndarray, seeds: np.ndarray, gSiz: int,
     InitResult
     """
     T, H, W = Yr.shape
-    sn = robust_noise(Yf)
+    sn = robust_noise(Yf, median=0.0)  # Yf's median (of the same frames) is out already
     Yr -= temporal_median(Yr, MEDIAN_FRAMES)[None]
     seeds = np.asarray(seeds, int).reshape(-1, 2)
     peak0 = Yf[:, seeds[:, 0], seeds[:, 1]].max(axis=0) if len(seeds) else []
