@@ -117,6 +117,6 @@ def _add_kept_bins(sums, counts, frames, start, tb, stride):
     when ``b`` is a multiple of ``stride``."""
     idx = (start + np.arange(len(frames))) // int(tb)
     for b in np.unique(idx[idx % stride == 0]):
-        sel = idx == b
-        sums[b // stride] += frames[sel].sum(axis=0)
-        counts[b // stride] += sel.sum()
+        a, e = np.searchsorted(idx, b), np.searchsorted(idx, b, side="right")  # a run
+        sums[b // stride] += frames[a:e].sum(axis=0)
+        counts[b // stride] += e - a
