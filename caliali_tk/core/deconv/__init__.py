@@ -49,6 +49,8 @@ The package's modules:
 - :mod:`.oasis_ar2`: :func:`oasis_ar2`, the greedy AR(2) pooling;
 - :mod:`.active_set`: the exact active-set pass and :func:`objective`;
 - :mod:`.deconvolve`: :func:`deconvolve` and :class:`Deconv`;
+- :mod:`.root`: the safeguarded root finder of the baseline (and lam)
+  search, one evaluation at a time, so that numba and Python share it;
 - :mod:`.kernel`: kernels in seconds (:func:`ar_from_taus`,
   :func:`kernel_taus`) and the kernel fit with the spike support fixed;
 - :mod:`.settings`: :class:`DeconvSettings` and the named presets;
