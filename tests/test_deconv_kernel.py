@@ -279,3 +279,35 @@ def test_noise_of_a_trace_with_a_known_kernel(fps):
     g, _ = estimate_kernel(y, DeconvSettings(fps=fps))
     assert kernel_noise(y, g) == pytest.approx(0.15, rel=0.1)
     assert kernel_noise(np.full(50, 1.0), g) == 0.0
+
+
+def test_root_finder_finds_roots_and_stops_at_the_bounds():
+    from caliali_tk.core.deconv.root import root_decreasing
+
+    assert root_decreasing(lambda x: 3.0 - x, 0.0, -10, 10, 1e-12, 1e-12) == pytest.approx(3.0)
+    assert root_decreasing(lambda x: 2.0 - x ** 3, 0.0, -5, 5, 1e-12, 1e-12) == pytest.approx(
+        2.0 ** (1 / 3), abs=1e-9)
+    assert root_decreasing(lambda x: 1.0 - x, 0.0, -1, 0.5, 1e-12, 1e-12) == 0.5  # no root inside
+    assert root_decreasing(lambda x: np.tanh(4 - x), 10.0, 0, 20, 1e-12, 1e-12, step0=0.5) == \
+        pytest.approx(4.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("g", [[0.9], [1.5, -0.56]])
+@pytest.mark.parametrize("s_min", [0.5, 1.5])
+def test_numba_baseline_search_matches_the_python_driver(g, s_min):
+    from caliali_tk.core.deconv.deconvolve import _BaselineFit
+    from caliali_tk.core.deconv.root import root_decreasing
+
+    rng = np.random.default_rng(7)
+    s = (rng.random(1500) < 0.03) * rng.uniform(1, 3, 1500)
+    y = 2.0 + np.convolve(s, impulse_response(g, 300))[:1500] + 0.2 * rng.standard_normal(1500)
+    g1, g2 = g[0], (g[1] if len(g) > 1 else 0.0)
+    hmax = float(impulse_response(g, 300).max())
+    fits = [_BaselineFit(y, g1, g2, 0.2, s_min, hmax, True, 1.5) for _ in range(2)]
+    b_numba = fits[0]._b_root(0.0, s_min, 1e-8 * fits[0].scale)
+    f = fits[1]
+    b_python = root_decreasing(lambda b: f._mean_residual(b, 0.0, s_min), f.b, f.b_lo, f.b_hi,
+                               1e-10 * f.scale, 1e-8 * f.scale)
+    assert b_numba == pytest.approx(b_python, abs=1e-9)
+    c, _ = fits[0].solve(y - b_numba, 0.0, s_min)
+    assert abs(np.mean(y - b_numba - c)) < 1e-6

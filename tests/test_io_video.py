@@ -75,6 +75,26 @@ def test_supported_dtypes_read_as_contiguous_float32(tmp_path, dtype):
     np.testing.assert_array_equal(frames, movie[3:7].astype(np.float32))
 
 
+@pytest.mark.parametrize("layout_name", ["matlab", "python"])
+@pytest.mark.parametrize("dtype", ["uint16", "float32"])
+def test_reused_chunks_are_the_plain_chunks_in_one_buffer(tmp_path, layout_name, dtype):
+    movie = (ramp_movie(23) % 300).astype(dtype)
+    stored = matlab_layout(movie) if layout_name == "matlab" else movie
+    path = write_h5(tmp_path / "m.h5", {"Object": stored}, chunks=(5,) + stored.shape[1:])
+    with VideoFile(path, layout_name) as video:
+        plain = [(s, f.copy()) for s, f in video.iter_chunks(7, 2, 20)]
+        reused, buffers = [], set()
+        for s, f in video.iter_chunks(7, 2, 20, reuse=True):
+            reused.append((s, f.copy()))
+            buffers.add(f.__array_interface__["data"][0])
+    assert [s for s, _ in reused] == [s for s, _ in plain] == [2, 9, 16]
+    for (_, a), (_, b) in zip(plain, reused):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(np.concatenate([b for _, b in reused]),
+                                  movie[2:20].astype(np.float32))
+    assert len(buffers) == 1  # every block in the same array
+
+
 def test_properties(tmp_path):
     path = write_h5(tmp_path / "m.h5", {"Object": matlab_layout(ramp_movie())})
     with open_video(path) as video:

@@ -102,3 +102,30 @@ def test_component_quality_has_every_metric():
     assert set(q) == {"snr", "spatial_corr", "size", "compactness", "elongation", "n_events"}
     assert all(v.dtype == np.float32 and v.shape == (1,) for v in q.values())
     assert q["snr"][0] > 9 and q["n_events"][0] == 1
+
+
+def test_consistency_sums_are_the_active_frame_sums():
+    """P (frames) and PF (fluctuation) summed over each component's active frames."""
+    from scipy import sparse as sp
+
+    from caliali_tk.core.cnmfe.quality import ConsistencyPass, active_frames
+
+    rng = np.random.default_rng(3)
+    shape, K, T = (20, 24), 4, 50
+    d = shape[0] * shape[1]
+    cols = [rng.choice(d, 30, replace=False) for _ in range(K)]
+    A = sp.csc_matrix((rng.random(K * 30), (np.concatenate(cols), np.repeat(np.arange(K), 30))),
+                      shape=(d, K))
+    C = np.maximum(rng.standard_normal((K, T)), 0) ** 3
+    up = np.arange(d) // 4
+    Y = rng.standard_normal((T, d)).astype(np.float32)
+    F = rng.standard_normal((T, up.max() + 1)).astype(np.float32)
+    cp = ConsistencyPass(A, C, shape, up)
+    for t0 in range(0, T, 13):
+        cp.add(t0, Y[t0:t0 + 13], F[t0:t0 + 13])
+    Wt = active_frames(C)
+    comp = np.repeat(np.arange(K), np.diff(cp.indptr))
+    expect_P = (Wt @ Y.astype(np.float64))[comp, cp.rows]
+    expect_PF = (Wt @ F.astype(np.float64))[comp, up[cp.rows]]
+    np.testing.assert_allclose(cp.P, expect_P, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(cp.PF, expect_PF, rtol=1e-10, atol=1e-9)

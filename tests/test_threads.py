@@ -173,3 +173,19 @@ def test_temporal_update_is_the_same_on_one_and_two_threads(monkeypatch):
     for name in ("C", "C_raw", "S", "sn", "g"):
         assert np.array_equal(getattr(out[1], name), getattr(out[2], name)), name
     assert np.corrcoef(out[2].C.ravel(), C_true.ravel())[0, 1] > 0.9
+
+
+def test_scratch_is_reused_by_name_and_apart_per_thread():
+    from caliali_tk.core.scratch import scratch
+
+    a = scratch("t", (4, 5))
+    b = scratch("t", (2, 3))
+    assert np.shares_memory(a, b) and b.shape == (2, 3) and b.flags.c_contiguous
+    assert not np.shares_memory(a, scratch("other", (4, 5)))
+    big = scratch("t", (10, 10))  # grown: a new buffer
+    assert big.shape == (10, 10) and not np.shares_memory(a, big)
+    box = {}
+    th = threading.Thread(target=lambda: box.update(x=scratch("t", (10, 10))))
+    th.start()
+    th.join()
+    assert not np.shares_memory(box["x"], big)

@@ -2,8 +2,11 @@
 
 import numpy as np
 import pytest
+from scipy import ndimage
 from scipy.signal import lfilter
 
+from caliali_tk.core import trace_baseline as tbm
+from caliali_tk.core.binning import bin_time
 from caliali_tk.core.trace_baseline import TraceBaseline, drift, remove_baseline
 
 
@@ -73,3 +76,56 @@ def test_short_traces_and_the_callable():
     tb = TraceBaseline.of([30, 30], 10.0, 0.0)
     out, levels = tb(y + 2.0)
     assert tb.n_sessions == 2 and np.allclose(levels, [2.0, 3.0]) and np.allclose(out, 0)
+
+
+def _drift_scipy(y, fps, window_s):
+    """`drift` written with scipy.ndimage's filters (the plain reference)."""
+    T = y.size
+    w = int(round(window_s * fps))
+    if w < 4 or T < w:
+        return np.zeros(T)
+    tb = max(1, (w // 2) // 20)
+    x = bin_time(y, tb)
+    wb = max(3, w // tb)
+    med = ndimage.median_filter(x, size=max(3, wb // 2) | 1, mode="nearest")
+    low = ndimage.minimum_filter1d(med, size=wb, mode="nearest")
+    low = ndimage.maximum_filter1d(low, size=wb, mode="nearest")
+    low = ndimage.uniform_filter1d(low, size=max(1, wb // 2), mode="nearest")
+    centres = np.arange(x.size) * tb + (np.minimum(tb, T - np.arange(x.size) * tb) - 1) / 2
+    return np.interp(np.arange(T), centres, low)
+
+
+def _density_peak_numpy(y, sn, centre):
+    """`_density_peak` with numpy's histogram and scipy's Gaussian filter."""
+    width = 0.1 * sn
+    lo, hi = centre - 6 * sn, centre + 4 * sn
+    n_bins = int(np.ceil((hi - lo) / width))
+    hist, edges = np.histogram(y, bins=n_bins, range=(lo, hi))
+    dens = ndimage.gaussian_filter1d(hist.astype(np.float64), 5.0, mode="constant")
+    i = int(np.argmax(dens))
+    shift = 0.0
+    if 0 < i < n_bins - 1:
+        a, b, c = dens[i - 1], dens[i], dens[i + 1]
+        den = a - 2 * b + c
+        shift = 0.5 * (a - c) / den if den < 0 else 0.0
+    return float(edges[i] + (0.5 + shift) * width)
+
+
+@pytest.mark.parametrize("fps", [3.0, 5.0, 10.0, 20.0, 30.0])
+@pytest.mark.parametrize("window_s", [7.0, 20.0, 60.0])
+def test_drift_filters_match_scipy(fps, window_s):
+    rng = np.random.default_rng(int(fps * window_s))
+    for T in (50, 333, 2000, 4001):
+        y = 4.0 * _calcium(fps, T, rng) + np.linspace(0, 3, T) + rng.normal(0, 0.3, T)
+        np.testing.assert_allclose(drift(y, fps, window_s), _drift_scipy(y, fps, window_s),
+                                   rtol=0, atol=1e-12)
+
+
+def test_density_peak_matches_numpy_histogram():
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        y = rng.normal(rng.uniform(-2, 2), 1.0, int(rng.integers(20, 3000)))
+        y[: y.size // 5] += rng.exponential(3.0, y.size // 5)  # transients
+        sn, centre = float(rng.uniform(0.5, 1.5)), float(np.median(y))
+        assert tbm._density_peak(y, sn, centre) == pytest.approx(
+            _density_peak_numpy(y, sn, centre), abs=1e-12)
