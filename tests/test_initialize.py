@@ -63,3 +63,17 @@ def test_footprint_least_squares_match_lstsq_and_survive_a_flat_trace():
     coef = _least_squares(flat, B)
     assert np.all(np.isfinite(coef))
     np.testing.assert_allclose(coef[1], B.mean(axis=0), atol=1e-5)
+
+
+def test_seeds_side_by_side_give_the_one_thread_result(monkeypatch):
+    """Seeds far apart are initialised in parallel; the result is the loop's, to the bit."""
+    from caliali_tk.core import threads
+
+    Y, _ = simulate(64, 96, 300, n_neurons=14, gSig=2.5, seed=6)
+    out = {}
+    for n in (1, 2):
+        monkeypatch.setattr(threads, "n_threads", lambda n=n: n)
+        out[n], seeds = _init(Y)
+    assert len(seeds) >= 10
+    assert (out[1].A != out[2].A).nnz == 0
+    assert np.array_equal(out[1].C, out[2].C)

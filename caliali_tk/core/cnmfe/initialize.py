@@ -20,6 +20,7 @@ from scipy import ndimage, sparse
 
 from caliali_tk.core.cnmfe.footprints import from_columns
 from caliali_tk.core.noise import robust_noise, temporal_median
+from caliali_tk.core.threads import run_in_order
 
 SUPPORT_CORR = 0.3  # a pixel joins the footprint above this correlation
 CORE_CORR = 0.7  # pixels averaged into the seed's trace
@@ -70,24 +71,38 @@ def greedy_init(Yr: np.ndarray, Yf: np.ndarray, seeds: np.ndarray, gSiz: int,
     Yr -= temporal_median(Yr, MEDIAN_FRAMES)[None]
     seeds = np.asarray(seeds, int).reshape(-1, 2)
     peak0 = Yf[:, seeds[:, 0], seeds[:, 1]].max(axis=0) if len(seeds) else []
-    cols, vals, traces = [], [], []
-    for (r, c), p0 in zip(seeds, peak0):
-        if cancel is not None and cancel.is_set():
-            break
+    found = [None] * len(seeds)
+    stopped = [False]
+
+    def one_seed(k):
+        if stopped[0] or (cancel is not None and cancel.is_set()):
+            stopped[0] = True  # this seed and the later ones are not looked at
+            return
+        r, c = seeds[k]
         peak = Yf[:, r, c].max()
-        if peak < MIN_SEED_SNR * sn[r, c] or peak < (1 - EXPLAINED) * p0:
-            continue
-        found = _one_neuron(Yr, Yf, r, c, gSiz, min_pixels)
-        if found is None:
-            continue
-        idx, a, trace = found
-        _peel(Yr, Yf, idx, a, trace, kernel)
-        cols.append(idx)
-        vals.append(a)
-        traces.append(trace)
+        if peak < MIN_SEED_SNR * sn[r, c] or peak < (1 - EXPLAINED) * peak0[k]:
+            return
+        found[k] = _one_neuron(Yr, Yf, r, c, gSiz, min_pixels)
+        if found[k] is not None:
+            _peel(Yr, Yf, *found[k], kernel)
+
+    # a seed reads its box and peels within it and the kernel's reach: seeds
+    # that far apart are independent, the others go in order
+    run_in_order(one_seed, len(seeds), _overlapping_before(seeds, gSiz + kernel.shape[0] // 2))
+    kept = [f for f in found if f is not None]
+    cols, vals, traces = ([f[i] for f in kept] for i in range(3))
     A = from_columns(cols, vals, H * W)
     C = np.array(traces, np.float32).reshape(len(traces), T)
     return InitResult(A, C)
+
+
+def _overlapping_before(seeds, reach):
+    """For each seed, the earlier seeds whose squares of half-width ``reach`` meet its own."""
+    out = []
+    for k in range(len(seeds)):
+        d = np.abs(seeds[:k] - seeds[k]).max(axis=1) if k else np.zeros(0)
+        out.append(np.flatnonzero(d <= 2 * reach))
+    return out
 
 
 def _box(r, c, half, H, W):
