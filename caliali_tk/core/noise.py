@@ -212,10 +212,8 @@ def trace_noise_rows(Y, fs_band=(0.25, 0.5), method="logmexp"):
     out = np.zeros(K, dtype=np.float64)
     if T < 2 or K == 0:
         return out
-    lo, hi = float(fs_band[0]), float(fs_band[1])
-    freqs = np.fft.rfftfreq(T)
-    band = (freqs >= lo) & (freqs <= hi) & (freqs > 0) & (freqs < 0.5)
-    if not band.any():
+    band = _periodogram_band(T, float(fs_band[0]), float(fs_band[1]))
+    if band is None:
         d = np.diff(Y, axis=1)
         return np.sqrt(np.mean(d * d, axis=1) / 2.0)
     rows = max(1, _BLOCK_ELEMS // T)
@@ -263,23 +261,15 @@ def trace_noise(y, fs_band=(0.25, 0.5), method="logmexp"):
     0.5
     """
     y = np.asarray(y, dtype=np.float64).ravel()
-    band = _periodogram_band(y.size, float(fs_band[0]), float(fs_band[1]))
-    if method != "logmexp" or band is None:
-        return float(trace_noise_rows(y[None, :], fs_band, method)[0])
-    # trace_noise_rows' 'logmexp' for one row, without its per-call set-up
-    # (the deconvolution asks for the σ of every trace many times)
-    X = np.fft.rfft(y - y.mean())[band]
-    P = (2.0 / y.size) * (X.real ** 2 + X.imag ** 2)
-    top = P.max()
-    if not top > 0:
-        return 0.0
-    return float(np.sqrt(np.exp(np.mean(np.log(np.maximum(P, top * 1e-30))) + np.euler_gamma)
-                         / 2.0))
+    return float(trace_noise_rows(y[None, :], fs_band, method)[0])
 
 
 @lru_cache(maxsize=64)
 def _periodogram_band(T: int, lo: float, hi: float):
-    """The periodogram bins of `trace_noise_rows`' band as a slice (None: no bin)."""
+    """The periodogram bins of `trace_noise_rows`' band as a slice (None: no bin).
+
+    Cached: the deconvolution asks for the σ of every trace many times.
+    """
     if T < 2:
         return None
     freqs = np.fft.rfftfreq(T)

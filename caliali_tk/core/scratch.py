@@ -35,7 +35,7 @@ def scratch(name: str, shape, dtype=np.float32) -> np.ndarray:
     """
     pool = _local.__dict__.setdefault("pool", {})
     dtype = np.dtype(dtype)
-    shape = tuple(int(s) for s in np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),)
+    shape = tuple(int(s) for s in np.atleast_1d(shape))
     n = int(np.prod(shape))
     buf = pool.get((name, dtype))
     if buf is None or buf.size < n:

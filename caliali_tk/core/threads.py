@@ -31,6 +31,7 @@ __all__ = ["n_threads", "run_blocks", "block_bounds", "run_in_order"]
 _local = threading.local()
 _lock = threading.Lock()
 _pools: dict = {}
+_CORES = os.cpu_count() or 1  # asked once: the passes ask for every block
 
 
 def n_threads() -> int:
@@ -39,9 +40,6 @@ def n_threads() -> int:
     if env.isdigit() and int(env) > 0:
         return int(env)
     return max(1, min(8, _CORES))
-
-
-_CORES = os.cpu_count() or 1  # asked once: the passes ask for every block
 
 
 def block_bounds(n: int, n_blocks: int, weights=None) -> np.ndarray:

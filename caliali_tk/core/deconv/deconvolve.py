@@ -297,15 +297,14 @@ class _BaselineFit:
         return float(np.mean(self.y - b - c))
 
     def _b_root(self, lam, s_min, ftol):
-        st = root_start(self.b, self.b_lo, self.b_hi, 1e-10 * self.scale, ftol, -1.0, 60.0)
-        if s_min > 0.0:
+        bracket = (self.b, self.b_lo, self.b_hi, 1e-10 * self.scale, ftol)
+        if s_min > 0.0:  # every solve in numba
             c, s = np.empty_like(self.y), np.empty_like(self.y)
             b = _thresholded_b_root(self.y, self.g1, self.g2, lam, s_min, *self._tables,
-                                    st, c, s)
+                                    root_start(*bracket), c, s)
             self._last = ((b, lam, s_min), c, s)
             return b
-        return root_decreasing(lambda b: self._mean_residual(b, lam, s_min), self.b,
-                               self.b_lo, self.b_hi, 1e-10 * self.scale, ftol)
+        return root_decreasing(lambda b: self._mean_residual(b, lam, s_min), *bracket)
 
     def fit(self, lam, ftol=None):
         """Baseline for this lam (kept as the next start), then ``(b, c, s)``."""

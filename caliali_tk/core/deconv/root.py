@@ -5,8 +5,9 @@ of a non-increasing function whose every evaluation is one OASIS solve. The
 search is written as a state machine (:func:`root_start`, :func:`root_step`):
 the caller evaluates f where the state says and hands the value back. That
 way one implementation serves both the numba driver of the hot path (the
-baseline of a thresholded fit, :mod:`.thresholded`, with no Python between
-the solves) and :func:`root_decreasing`, which takes any Python callable.
+baseline of a thresholded fit, ``deconvolve._thresholded_b_root``, with no
+Python between the solves) and :func:`root_decreasing`, which takes any
+Python callable.
 
 The search: a first step of ``step0`` (default ``|f(x0)|``, exact when the
 slope is −1, as it is for the baseline when c does not move) towards the
@@ -31,7 +32,7 @@ _FIRST, _BRACKET, _FALSI = 0.0, 1.0, 2.0
 
 
 @njit(nogil=True, cache=True)
-def root_start(x0, lo, hi, xtol, ftol, step0, max_eval):
+def root_start(x0, lo, hi, xtol, ftol, step0=-1.0, max_eval=60.0):
     """A new search from x0 on [lo, hi]; ``step0 < 0``: the first step is |f(x0)|.
 
     f is to be evaluated at ``state[X]`` first.
@@ -114,10 +115,10 @@ def root_step(st, fx):
     return _falsi_next(st)
 
 
-def root_decreasing(f, x0, lo, hi, xtol, ftol, step0=None, max_eval=60):
+def root_decreasing(f, x0, lo, hi, xtol, ftol, step0=None):
     """Root of a non-increasing Python callable ``f`` on [lo, hi], from x0."""
     st = root_start(float(x0), float(lo), float(hi), float(xtol), float(ftol),
-                    -1.0 if step0 is None else float(step0), float(max_eval))
+                    -1.0 if step0 is None else float(step0))
     while not root_step(st, float(f(st[X]))):
         pass
     return float(st[X])
