@@ -32,7 +32,7 @@ stored layout and transpose the four final images instead of every frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -89,6 +89,12 @@ class SummaryImages:
     n_frames: int
     line_noise: Optional[dict] = None  # issue 10
     lines: Optional[object] = None
+
+    def transposed(self) -> "SummaryImages":
+        """The same images for the transposed movie (``lines`` and
+        ``line_noise`` describe the displayed movie, and stay as they are)."""
+        return replace(self, **{k: np.ascontiguousarray(getattr(self, k).T)
+                                for k in ("Cn", "PNR", "sn", "baseline")})
 
 
 @njit(nogil=True, cache=True)

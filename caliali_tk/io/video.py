@@ -184,11 +184,20 @@ class VideoFile:
     layout : {"auto", "matlab", "python"}
         How the file stores frames; ``"auto"`` reads it from the file
         (:func:`~caliali_tk.io.orientation.detect_layout`).
+    stored : bool
+        Read the frames as the file stores them: a MATLAB-layout movie then
+        comes out transposed (``transposed`` is True, ``shape`` is the
+        stored one). The extraction works that way, because every image it
+        makes turns with the movie and turning each chunk of every pass
+        costs more than turning the results once (``caliali_tk.pipeline``).
 
     Attributes
     ----------
     layout : {"matlab", "python"}
         The layout in use; `layout_reason` says why (detected, or given).
+    transposed : bool
+        The frames read are the display frames transposed (``stored`` and a
+        MATLAB layout).
     warnings : list of str
         One-line warnings about the file (e.g. the first axis is evidently
         not time).
@@ -199,7 +208,7 @@ class VideoFile:
         One line, starting with the file name, for every unusable input.
     """
 
-    def __init__(self, path: "str | os.PathLike[str]", layout: str = AUTO):
+    def __init__(self, path: "str | os.PathLike[str]", layout: str = AUTO, stored: bool = False):
         self.path = Path(path)
         if layout not in LAYOUTS:
             raise VideoError(f"{self.path.name}: layout must be one of "
@@ -215,8 +224,10 @@ class VideoFile:
             self.layout, self.layout_reason = (
                 detect_layout(self._file, self._ds, self.path) if layout == AUTO
                 else (layout, "given"))
+            self.transposed = bool(stored) and self.layout == MATLAB
             t, a, b = (int(n) for n in self._ds.shape)
-            self.shape: Tuple[int, int, int] = (t, b, a) if self.layout == MATLAB else (t, a, b)
+            swap = self.layout == MATLAB and not self.transposed
+            self.shape: Tuple[int, int, int] = (t, b, a) if swap else (t, a, b)
             self.warnings: List[str] = [w for w in [time_axis_warning(
                 self._ds.shape, self.path.name)] if w]
             self.frames_per_session = _read_sessions(self._file, self.n_frames)
@@ -246,7 +257,8 @@ class VideoFile:
     def read(self, start: int, stop: int, out: Optional[np.ndarray] = None) -> np.ndarray:
         """Read frames ``start <= t < stop`` (only those) as float32 (n, H, W).
 
-        The block is C-contiguous, in display orientation. Raises VideoError
+        The block is C-contiguous, in display orientation (stored, for a
+        reader opened with ``stored``). Raises VideoError
         when the data cannot be read (truncated or damaged file) or a frame
         holds NaN/Inf (the message gives the first bad frame index). With
         ``out`` (float32, C-contiguous, the block's shape) the frames go
@@ -255,13 +267,13 @@ class VideoFile:
         start, stop = self._check_range(start, stop)
         raw = self._raw(start, stop, reuse=out is not None)
         with np.errstate(over="ignore"):  # overflow becomes Inf, reported below
-            if self.layout == MATLAB:
+            if self.layout == MATLAB and not self.transposed:
                 frames = swap_axes_float32(raw, out)  # to_display's rule, done fast
             elif out is not None:
-                np.copyto(out, to_display(raw, self.layout), casting="unsafe")
+                np.copyto(out, raw, casting="unsafe")
                 frames = out
             else:
-                frames = np.ascontiguousarray(to_display(raw, self.layout), np.float32)
+                frames = np.ascontiguousarray(raw, np.float32)
         if self.dtype.kind == "f" and not np.isfinite(frames).all():
             bad = ~np.isfinite(frames.reshape(len(frames), -1)).all(axis=1)
             first = start + int(np.argmax(bad))

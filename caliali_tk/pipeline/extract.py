@@ -94,7 +94,8 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
                               use_cache=use_cache, layout=params.layout,
                               sessions=sessions.counts, line_noise=params.line_noise)
     seeds = seeds_for(summary, params.min_corr, params.min_pnr, params.mask)
-    with VideoFile(video_path, params.layout) as vf:
+    # frames as stored: every pass skips the turn of each chunk, the results turn once
+    with VideoFile(video_path, params.layout, stored=True) as vf:
         lines = summary.lines  # measured once, for every pass (older caches: here)
         if lines is None:
             lines = measure_video(vf, params.gSig, params.line_noise)
@@ -102,8 +103,14 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
         svf = session_video(CleanVideo(vf, lines), sessions, cancel)
         folder = Path(out_path).parent if out_path else Path(video_path).parent
         run = _Run(svf, params, cancel, folder)
-        A, traces, b0, spatial_corr = run.fit(np.stack([seeds.rows, seeds.cols], 1),
-                                              stage.sub(0.15, 0.99), summary)
+        at = np.stack([seeds.rows, seeds.cols], 1)
+        if vf.transposed:
+            at, summary_read = at[:, ::-1], summary.transposed()
+        else:
+            summary_read = summary
+        A, traces, b0, spatial_corr = run.fit(at, stage.sub(0.15, 0.99), summary_read)
+        if vf.transposed:
+            A, b0, run.residual = _shown(A, b0, run.residual)
     fps_session = list(sessions.counts) if sessions.n_sessions > 1 else None
     # after the residual images, which need the traces in movie units
     A, traces, info = finish_traces(A, traces, params, fps_session, run.dense_alloc)
@@ -333,6 +340,16 @@ class _Run:
 
     def _unbin(self, C_bin):
         return self.bins.spread(C_bin, self.T, self.alloc)
+
+
+def _shown(A, b0, residual):
+    """Footprints, b0 and residual images of a transposed reading, as displayed."""
+    stored = b0.shape
+    shown = np.arange(b0.size).reshape(stored).T.ravel()  # stored pixel of each shown one
+    A = sparse.csc_matrix(A[shown])
+    A.sort_indices()
+    turn = lambda image: np.ascontiguousarray(image.T)  # noqa: E731
+    return A, turn(b0), None if residual is None else tuple(turn(x) for x in residual)
 
 
 def _csc_arrays(M):

@@ -6,6 +6,11 @@ spread over it); `CleanVideo` is a reader that behaves like the
 comes out with its per-frame row / column offsets subtracted (issue 10).
 The offsets of each frame are computed on its first read and kept, so the
 many passes of an extraction pay for them once. The file is never changed.
+
+Stripes are rows and columns of the displayed picture. A reader opened
+``stored`` (``VideoFile.transposed``) gives its frames transposed; the
+offsets are still measured on display frames and taken off along the
+stored axes, so the same stripes come off whichever way the frames are read.
 """
 
 from __future__ import annotations
@@ -32,7 +37,12 @@ def measure_video(vf: VideoFile, gSig: float, mode: str = "auto") -> Optional[Li
     n = min(T, SAMPLE_FRAMES)
     starts = np.unique(np.linspace(0, T - n, SAMPLE_BLOCKS).round().astype(int))
     sample = np.concatenate([vf.read(int(s), int(s) + n) for s in starts])
-    return measure_line_noise(sample, gSig, mode)
+    return measure_line_noise(_display(vf, sample), gSig, mode)
+
+
+def _display(vf, frames: np.ndarray) -> np.ndarray:
+    """`frames` of `vf` in display orientation (a view)."""
+    return frames.transpose(0, 2, 1) if getattr(vf, "transposed", False) else frames
 
 
 class CleanVideo:
@@ -50,8 +60,9 @@ class CleanVideo:
         self.vf, self.lines = vf, lines
         self._rows = self._cols = self._known = None
         if lines is not None and lines.active:
-            self._rows = np.zeros((vf.n_frames, vf.height), np.float32)
-            self._cols = np.zeros((vf.n_frames, vf.width), np.float32)
+            H, W = lines.baseline.shape  # the display frame's
+            self._rows = np.zeros((vf.n_frames, H), np.float32)
+            self._cols = np.zeros((vf.n_frames, W), np.float32)
             self._known = np.zeros(vf.n_frames, bool)
 
     def __getattr__(self, name):
@@ -74,12 +85,14 @@ class CleanVideo:
         todo = ~self._known[start:stop]
         if todo.any():
             idx = start + np.flatnonzero(todo)
-            rows, cols = line_offsets(frames[todo], self.lines.baseline, self.lines.smooth)
+            rows, cols = line_offsets(_display(self.vf, frames[todo]), self.lines.baseline,
+                                      self.lines.smooth)
             self._rows[idx], self._cols[idx] = rows, cols
             self._known[idx] = True
+        shown = _display(self.vf, frames)  # a view: the offsets come off `frames`
         if self.lines.rows:
-            frames -= self._rows[start:stop, :, None]
+            shown -= self._rows[start:stop, :, None]
         if self.lines.cols:
-            frames -= self._cols[start:stop, None, :]
+            shown -= self._cols[start:stop, None, :]
         return frames
 

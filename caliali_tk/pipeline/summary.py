@@ -79,11 +79,13 @@ def compute_summary(video_path, gSig: float, spatial_filter: bool = True,
                                  n_frames=int(hit.get("n_frames", 0)),
                                  line_noise=_lines_from(hit.get("line_noise")),
                                  lines=_line_noise_from(hit))
-    with VideoFile(video_path, layout) as vf:
+    with VideoFile(video_path, layout, stored=True) as vf:  # turned once, at the end
         if lines is None:
             lines = measure_video(vf, gSig, line_noise)
         frames = CleanVideo(vf, lines)
         summary = _stream(frames, gSig, spatial_filter, stage, cancel, counts)
+        if vf.transposed:
+            summary = summary.transposed()
         summary.line_noise = frames.lines.summary() if frames.lines is not None else None
         summary.lines = frames.lines
     if use_cache:

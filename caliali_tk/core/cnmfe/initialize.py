@@ -124,7 +124,7 @@ def _one_neuron(Yr, Yf, r, c, gSiz, min_pixels):
         return None
     trace_f = F[:, core.ravel()].mean(axis=1)
     R = Yr[:, rs, cs].reshape(T, -1)
-    a = _regress_footprint(R, trace_f, corr.ravel(), support.ravel())
+    a = _regress_footprint(R, trace_f, corr, support, (r - rs.start, c - cs.start))
     a = a.reshape(shape)
     a = _connected(a > 0, r - rs.start, c - cs.start) * a
     if (a > 0).sum() < min_pixels or a.max() <= 0:
@@ -154,27 +154,43 @@ def _connected(mask, r, c):
     return labels == labels[r, c]
 
 
-def _regress_footprint(R, trace, corr, support):
+def _regress_footprint(R, trace, corr, support, seed):
     """Least-squares ``R[:, i] ≈ a_i trace + b_i y_bg + const`` on the support.
 
     ``y_bg`` is the median raw trace of the box pixels that do not correlate
     with the seed: the local background, which one-photon data always has.
+    ``corr`` and ``support`` are box images, ``seed`` the seed's place in the box.
     """
     bg = corr < BACKGROUND_CORR
     if bg.sum() < 5:
         bg = ~support
     X = [trace - trace.mean(), np.ones_like(trace)]
     if bg.sum() >= 5:
-        cols = np.flatnonzero(bg)
-        if len(cols) > BACKGROUND_PIXELS:  # a median needs no more: evenly spaced ones
-            cols = cols[np.linspace(0, len(cols) - 1, BACKGROUND_PIXELS).astype(int)]
-        y_bg = np.median(R[:, cols], axis=1)
+        y_bg = np.median(R[:, _spread_out(bg, seed)], axis=1)
         X.insert(1, y_bg - y_bg.mean())
     X = np.stack(X, axis=1).astype(np.float64)
-    coef = _least_squares(X, R[:, support])
+    coef = _least_squares(X, R[:, support.ravel()])
     a = np.zeros(R.shape[1], np.float32)
-    a[support] = np.maximum(coef[0], 0.0)
+    a[support.ravel()] = np.maximum(coef[0], 0.0)
     return a
+
+
+def _spread_out(mask, seed):
+    """Flat indices of the pixels of `mask` on every s-th row and column
+    counted from `seed`, s the smallest that leaves at most BACKGROUND_PIXELS.
+
+    A median needs no more pixels than that. The grid is the same for the
+    transposed or mirrored box, so the choice does not depend on which way
+    round the frames are stored.
+    """
+    rr, cc = np.nonzero(mask)
+    dr, dc = rr - seed[0], cc - seed[1]
+    step = 1
+    on = np.ones(len(rr), bool)
+    while on.sum() > BACKGROUND_PIXELS:
+        step += 1
+        on = (dr % step == 0) & (dc % step == 0)
+    return rr[on] * mask.shape[1] + cc[on]
 
 
 def _least_squares(X, B):

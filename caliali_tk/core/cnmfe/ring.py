@@ -24,14 +24,22 @@ MAX_FIT_FRAMES = 300  # frames (after binning) the weights are fitted on
 def ring_offsets(radius: float, max_points: int = MAX_RING) -> np.ndarray:
     """Integer (drow, dcol) offsets at distance ``radius ± 0.5`` from the centre.
 
-    A large ring is thinned to ``max_points`` offsets evenly spaced in angle:
-    neighbouring ring pixels see nearly the same smooth background, so more
-    of them add cost (quadratic) but little information.
+    A large ring is thinned to the ring pixel nearest in angle to each of
+    ``max_points`` directions ``(k + 1/2) 2π / max_points`` (of two as near,
+    the one nearer the radius): neighbouring ring pixels see nearly the same
+    smooth background, so more of them add cost (quadratic) but little
+    information. With ``max_points`` a multiple of 4 those directions, and
+    so the ring, are unchanged by transposing or mirroring the frame: the
+    background model does not depend on which way round a file stores its
+    frames.
 
     Examples
     --------
     >>> len(ring_offsets(1.0))
     8
+    >>> off = {tuple(o) for o in ring_offsets(9.0)}
+    >>> off == {(c, r) for r, c in off} == {(-r, c) for r, c in off}
+    True
     """
     r = max(1.0, float(radius))
     reach = int(np.ceil(r + 0.5))
@@ -39,10 +47,26 @@ def ring_offsets(radius: float, max_points: int = MAX_RING) -> np.ndarray:
     dist = np.hypot(dr, dc)
     keep = (dist >= r - 0.5) & (dist < r + 0.5)
     off = np.stack([dr[keep], dc[keep]], axis=1).astype(np.int64)
-    off = off[np.argsort(np.arctan2(off[:, 0], off[:, 1]), kind="stable")]
+    angle = np.arctan2(off[:, 0], off[:, 1])
+    order = np.argsort(angle, kind="stable")
+    off, angle = off[order], angle[order]
     if len(off) > max_points:
-        off = off[np.linspace(0, len(off), max_points, endpoint=False).astype(int)]
+        off = off[_nearest_to_aims(angle, np.abs(np.hypot(*off.T) - r), max_points)]
     return off
+
+
+def _nearest_to_aims(angle, off_radius, n):
+    """Indices of the points nearest in angle to each of n evenly spaced aims."""
+    aims = (np.arange(n) + 0.5) * (2 * np.pi / n) - np.pi
+    gap = np.abs(np.angle(np.exp(1j * (angle[None, :] - aims[:, None]))))
+    picked = set()
+    for row in gap:
+        tied = np.flatnonzero(row <= row.min() + 1e-9)
+        # atan(1/2) + atan(1/3) = 45°: exact ties occur; a transposed or
+        # mirrored tie is broken the same way (a full tie keeps both)
+        dev = off_radius[tied]
+        picked.update(tied[dev <= dev.min() + 1e-9].tolist())
+    return np.array(sorted(picked), np.int64)
 
 
 def ds_shape(shape: tuple[int, int], ds: int) -> tuple[int, int]:

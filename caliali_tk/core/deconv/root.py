@@ -31,11 +31,12 @@ _SLOTS = 18
 _FIRST, _BRACKET, _FALSI = 0.0, 1.0, 2.0
 
 
-@njit(nogil=True, cache=True)
 def root_start(x0, lo, hi, xtol, ftol, step0=-1.0, max_eval=60.0):
     """A new search from x0 on [lo, hi]; ``step0 < 0``: the first step is |f(x0)|.
 
-    f is to be evaluated at ``state[X]`` first.
+    f is to be evaluated at ``state[X]`` first. Plain Python, called once
+    per search: a numba function called with omitted defaults takes the
+    dispatcher's slow path (0.3 ms, under numba's global lock) every time.
     """
     st = np.zeros(_SLOTS)
     st[X], st[LO], st[HI], st[XTOL], st[FTOL] = x0, lo, hi, xtol, ftol
