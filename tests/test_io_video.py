@@ -95,6 +95,21 @@ def test_reused_chunks_are_the_plain_chunks_in_one_buffer(tmp_path, layout_name,
     assert len(buffers) == 1  # every block in the same array
 
 
+def test_reused_buffers_outlive_a_pass(tmp_path):
+    """The summary images read several stretches (the noise plan) and then the
+    whole movie: one buffer of the largest block serves them all."""
+    movie = (ramp_movie(40) % 300).astype("uint16")
+    path = write_h5(tmp_path / "m.h5", {"Object": matlab_layout(movie)})
+    with VideoFile(path) as video:
+        seen = set()
+        for a, b in [(0, 6), (20, 26), (0, 40)]:
+            for s, f in video.iter_chunks(8, a, b, reuse=True):
+                np.testing.assert_array_equal(f, movie[s:s + len(f)].astype(np.float32))
+                seen.add(f.base.__array_interface__["data"][0] if f.base is not None
+                         else f.__array_interface__["data"][0])
+        assert len(seen) == 1
+
+
 def test_properties(tmp_path):
     path = write_h5(tmp_path / "m.h5", {"Object": matlab_layout(ramp_movie())})
     with open_video(path) as video:

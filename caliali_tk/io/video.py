@@ -216,6 +216,7 @@ class VideoFile:
         _check_file(self.path)
         self._file: Optional[h5py.File] = _open_h5(self.path)
         self._raw_buf = None  # the stored blocks of `iter_chunks(reuse=True)`
+        self._frame_buf = None  # and the float32 frames made of them
         try:
             name, self._ds = _find_movie(self._file, self.path.name)
             _check_movie(name, self._ds, self.path.name)
@@ -318,23 +319,34 @@ class VideoFile:
 
         Covers frames ``start <= t < stop``, the whole movie by default; see
         :meth:`chunk_frames_for` for a memory-bounded block size. With
-        ``reuse`` every block is read into the same two buffers, so a block
-        is valid only until the next one is yielded: for a pass that uses
-        each block and lets it go. (A fresh block of tens of MB costs page
-        faults each time it is first written, several times the cost of
-        writing it; measured, ``benchmarks/bench_stages.py``.)
+        ``reuse`` every block is read into the same two buffers, kept by
+        this reader for all its passes, so a block is valid only until the
+        next one is yielded: for a pass that uses each block and lets it go.
+        (A fresh block of tens of MB costs page faults each time it is first
+        written, several times the cost of writing it; measured,
+        ``benchmarks/bench_stages.py``.)
         """
         if int(chunk_frames) < 1:
             raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
         stop = self.n_frames if stop is None else stop
         start, stop = self._check_range(start, stop)
         step = int(chunk_frames)
-        buf = (np.empty((min(step, stop - start), self.height, self.width), np.float32)
-               if reuse and stop > start else None)
+        buf = self._buffers(min(step, self.n_frames)) if reuse and stop > start else None
         for first in range(start, stop, step):
             last = min(first + step, stop)
             out = None if buf is None else buf[:last - first]
             yield first, self.read(first, last, out)
+
+    def _buffers(self, n: int) -> np.ndarray:
+        """The frame buffer of `iter_chunks` for blocks of up to `n` frames,
+        with the raw-block buffer behind it, each made once at its full size
+        (the summary images read blocks of several sizes)."""
+        if self._frame_buf is None or len(self._frame_buf) < n:
+            self._frame_buf = np.empty((n, self.height, self.width), np.float32)
+        size = n * self.height * self.width
+        if self._raw_buf is None or self._raw_buf.size < size:
+            self._raw_buf = np.empty(size, self._ds.dtype)
+        return self._frame_buf
 
     def chunk_frames_for(self, max_bytes: float) -> int:
         """How many float32 frames fit in `max_bytes` (at least 1, at most T)."""
