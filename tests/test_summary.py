@@ -195,6 +195,20 @@ def test_numba_temporal_median_is_numpys(n, seed, ties):
     assert np.allclose(out, np.median(x, axis=0), rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "uint16", "float64"])
+@pytest.mark.parametrize("max_frames", [None, 7])
+def test_temporal_median_of_wide_frames_and_every_nth_frame(dtype, max_frames):
+    """Rows wider than the kernel's column block, float32 frames taken as a
+    strided view (no copy), other types converted: numpy's median each time."""
+    from caliali_tk.core.noise import _MEDIAN_COLS, temporal_median
+    rng = np.random.default_rng(1)
+    x = (rng.random((30, 3, 2 * _MEDIAN_COLS + 37)) * 50).astype(dtype)
+    got = temporal_median(x, max_frames)
+    step = 1 if max_frames is None else -(-30 // max_frames)
+    assert got.dtype == np.result_type(x.dtype, np.float32)
+    np.testing.assert_array_equal(got, np.median(x[::step], axis=0).astype(got.dtype))
+
+
 def test_transposed_movie_gives_transposed_images_and_uint16_is_fine():
     """Callers may feed frames in the file's stored layout (and dtype)."""
     Y = np.clip(_MOVIE, 0, None).round().astype(np.uint16)

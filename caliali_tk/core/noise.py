@@ -297,7 +297,10 @@ def temporal_median(Y: np.ndarray, max_frames: int | None = None) -> np.ndarray:
     """
     Y = np.asarray(Y)
     step = 1 if max_frames is None else max(1, -(-Y.shape[0] // int(max_frames)))
-    frames = np.ascontiguousarray(Y[::step], dtype=np.result_type(Y.dtype, np.float32))
+    frames = Y[::step]  # a view: the kernel copies a few columns at a time
+    kind = np.result_type(Y.dtype, np.float32)
+    if frames.dtype != kind or not frames[0].flags.c_contiguous:
+        frames = np.ascontiguousarray(frames, dtype=kind)
     flat = frames.reshape(frames.shape[0], 1, -1)
     out = np.empty(flat.shape[1:], frames.dtype)
     run_blocks(lambda a, b: _temporal_median(flat[:, :, a:b], out[:, a:b]), flat.shape[2],
@@ -361,15 +364,25 @@ def median_inplace(a):  # pragma: no cover - numba
     return 0.5 * (np.float64(lower) + np.float64(upper))
 
 
+_MEDIAN_COLS = 256  # pixels whose time series are copied out together
+
+
 @njit(nogil=True, cache=True)
 def _temporal_median(frames, out):  # pragma: no cover - numba
-    """out[i, j] = median over t of frames[t, i, j] (numpy's rule)."""
+    """out[i, j] = median over t of frames[t, i, j] (numpy's rule).
+
+    ``_MEDIAN_COLS`` pixels at a time are copied out of every frame (a
+    contiguous run each): the copy stays in cache, and the temporaries stay
+    small however many pixels a call is given.
+    """
     n, H, W = frames.shape
-    tmp = np.empty((n, W), dtype=frames.dtype)
+    tmp = np.empty((n, min(W, _MEDIAN_COLS)), dtype=frames.dtype)
     scratch = np.empty(n, dtype=frames.dtype)
     for i in range(H):
-        tmp[:, :] = frames[:, i, :]
-        for j in range(W):
-            for t in range(n):
-                scratch[t] = tmp[t, j]
-            out[i, j] = median_inplace(scratch)
+        for j0 in range(0, W, _MEDIAN_COLS):
+            m = min(W, j0 + _MEDIAN_COLS) - j0
+            tmp[:, :m] = frames[:, i, j0:j0 + m]
+            for j in range(m):
+                for t in range(n):
+                    scratch[t] = tmp[t, j]
+                out[i, j0 + j] = median_inplace(scratch)

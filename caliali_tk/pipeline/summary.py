@@ -16,7 +16,7 @@ from caliali_tk.pipeline.sessions import resolve_sessions
 from caliali_tk.pipeline.frames import CleanVideo, measure_video
 
 ALGO_VERSION = 4  # bump when the summary images change for the same input
-CHUNK_BYTES = 32 * 2 ** 20  # a larger block costs more page faults than its calls save
+CHUNK_BYTES = 64 * 2 ** 20  # a larger block costs more page faults than its calls save
 _FIELDS = ("Cn", "PNR", "sn", "baseline")
 
 
