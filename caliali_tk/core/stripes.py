@@ -190,8 +190,8 @@ def _pixel_noise(frames: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> floa
     step = max(1, int(np.ceil(np.sqrt(H * W / NOISE_PIXELS))))
     clean = frames[:, ::step, ::step] - rows[:, ::step, None] - cols[:, None, ::step]
     d = np.diff(clean, axis=0)
-    mad = np.median(np.abs(d - np.median(d, axis=0)), axis=0)
-    return float(np.median(mad) * 1.4826 / np.sqrt(2))
+    d = np.abs(d - temporal_median(d))  # numpy's median, on every core
+    return float(np.median(temporal_median(d)) * 1.4826 / np.sqrt(2))
 
 
 def _excess_sd(offsets: np.ndarray, noise: float, n_pixels: int) -> float:
