@@ -167,3 +167,21 @@ def test_strided_bins_find_the_neurons_of_the_full_binned_copy(tmp_path, fps):
     s_full, s_strided = score_against_truth(full, truth), score_against_truth(strided, truth)
     assert s_strided["f1"] >= s_full["f1"] - 0.1 and s_strided["f1"] >= 0.9, (s_full, s_strided)
     assert s_strided["median_r"] >= s_full["median_r"] - 0.01
+
+
+def test_command_line_turns_off_numpys_huge_pages():
+    """core/scratch.py: NumPy's huge-page request makes first touches slow."""
+    from caliali_tk.cli.main import main
+    try:
+        from numpy._core import multiarray
+    except ImportError:
+        from numpy.core import multiarray
+    if not hasattr(multiarray, "_get_madvise_hugepage"):
+        pytest.skip("this NumPy has no huge-page switch")
+    before = multiarray._get_madvise_hugepage()
+    try:
+        multiarray._set_madvise_hugepage(True)
+        assert main(["--version"]) == 0
+        assert multiarray._get_madvise_hugepage() is False
+    finally:
+        multiarray._set_madvise_hugepage(before)

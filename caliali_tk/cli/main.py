@@ -30,6 +30,7 @@ from caliali_tk import __version__
 from caliali_tk.cli.messages import (EXIT_CANCELLED, EXIT_FAIL, EXIT_USAGE, PROG,
                                      first_line, problem, say)
 from caliali_tk.cli.progress import clear_line
+from caliali_tk.core.scratch import use_small_pages
 from caliali_tk.cli.curate import add_curation_verbs
 from caliali_tk.cli.projections import cmd_projections
 from caliali_tk.cli.verbs import (cmd_demo, cmd_extract, cmd_info, cmd_open,
@@ -60,6 +61,7 @@ def main(argv=None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    use_small_pages()  # first touches of large arrays cost less (core/scratch.py)
     try:
         args = build_parser().parse_args(_with_verb(argv))
         return args.func(args)

@@ -10,6 +10,14 @@ thread, grown when a larger one is asked for, so the faults are paid once.
 
 A scratch array is valid until the same name is asked for again in the
 same thread: for a temporary that one call makes and drops.
+
+:func:`use_small_pages` turns off NumPy's request for transparent huge pages
+on large arrays (Linux). With the kernel's usual ``defrag=madvise``, the
+first touch of such an array waits for memory compaction: 2.5 ms per MB on
+the test machine against 0.6 ms with ordinary pages, and an extraction
+touches several arrays of hundreds of MB once each (the binned copy, its
+filtered twin). Whole extractions of 256 x 256 x 3000 ran 2 % faster, with
+0.4 s less system time, in four of four alternating pairs.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["scratch"]
+__all__ = ["scratch", "use_small_pages"]
 
 _local = threading.local()
 
@@ -42,3 +50,17 @@ def scratch(name: str, shape, dtype=np.float32) -> np.ndarray:
         buf = np.empty(n, dtype)
         pool[(name, dtype)] = buf
     return buf[:n].reshape(shape)
+
+
+def use_small_pages() -> bool:
+    """Make NumPy stop asking for huge pages; False where it cannot (not Linux,
+    or a NumPy without the switch). Process-wide; the command line calls it."""
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # NumPy 1.x
+        from numpy.core import multiarray
+    switch = getattr(multiarray, "_set_madvise_hugepage", None)
+    if switch is None:
+        return False
+    switch(False)
+    return True
