@@ -9,9 +9,8 @@ import caliali_tk.bundle.frozen as _frozen
 
 _frozen.setup()
 
-import sys  # noqa: E402
 
-from caliali_tk.cli import main  # noqa: E402
+from caliali_tk.cli import run  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

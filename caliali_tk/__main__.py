@@ -1,7 +1,5 @@
 """``python -m caliali_tk`` runs the command-line entry point."""
 
-import sys
+from caliali_tk.cli import run
 
-from caliali_tk.cli import main
-
-sys.exit(main())
+run()

@@ -7,6 +7,6 @@
 - :mod:`.messages`: one-line messages on stderr and the exit statuses.
 """
 
-from caliali_tk.cli.main import build_parser, main
+from caliali_tk.cli.main import build_parser, main, run
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "run"]
