@@ -169,9 +169,9 @@ def test_strided_bins_find_the_neurons_of_the_full_binned_copy(tmp_path, fps):
     assert s_strided["median_r"] >= s_full["median_r"] - 0.01
 
 
-def test_command_line_turns_off_numpys_huge_pages():
+def test_program_entry_turns_off_numpys_huge_pages(monkeypatch):
     """core/scratch.py: NumPy's huge-page request makes first touches slow."""
-    from caliali_tk.cli.main import main
+    from caliali_tk.cli.main import run
     try:
         from numpy._core import multiarray
     except ImportError:
@@ -181,7 +181,10 @@ def test_command_line_turns_off_numpys_huge_pages():
     before = multiarray._get_madvise_hugepage()
     try:
         multiarray._set_madvise_hugepage(True)
-        assert main(["--version"]) == 0
+        monkeypatch.setattr("sys.argv", ["caliali-tk", "--version"])
+        with pytest.raises(SystemExit) as done:
+            run()
+        assert done.value.code == 0
         assert multiarray._get_madvise_hugepage() is False
     finally:
         multiarray._set_madvise_hugepage(before)

@@ -55,6 +55,7 @@ def run() -> None:
     outputs, and the interpreter's teardown after an interrupted job was
     seen to hang (1 run in 5) in h5py's global lock, or crash.
     """
+    use_small_pages()  # first touches of large arrays cost less (core/scratch.py)
     code = main()
     if code == EXIT_CANCELLED:
         sys.stdout.flush()
@@ -78,7 +79,6 @@ def main(argv=None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    use_small_pages()  # first touches of large arrays cost less (core/scratch.py)
     try:
         args = build_parser().parse_args(_with_verb(argv))
         return args.func(args)

@@ -299,7 +299,7 @@ def temporal_median(Y: np.ndarray, max_frames: int | None = None) -> np.ndarray:
     step = 1 if max_frames is None else max(1, -(-Y.shape[0] // int(max_frames)))
     frames = Y[::step]  # a view: the kernel copies a few columns at a time
     kind = np.result_type(Y.dtype, np.float32)
-    if frames.dtype != kind or not frames[0].flags.c_contiguous:
+    if frames.dtype != kind or not Y.flags.c_contiguous:  # else each frame is one run
         frames = np.ascontiguousarray(frames, dtype=kind)
     flat = frames.reshape(frames.shape[0], 1, -1)
     out = np.empty(flat.shape[1:], frames.dtype)

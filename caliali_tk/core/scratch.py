@@ -54,7 +54,7 @@ def scratch(name: str, shape, dtype=np.float32) -> np.ndarray:
 
 def use_small_pages() -> bool:
     """Make NumPy stop asking for huge pages; False where it cannot (not Linux,
-    or a NumPy without the switch). Process-wide; the command line calls it."""
+    or a NumPy without the switch). Process-wide; the program entry (`cli.run`) calls it."""
     try:
         from numpy._core import multiarray
     except ImportError:  # NumPy 1.x

@@ -303,9 +303,7 @@ class VideoFile:
                 return self._ds[start:stop]
             shape = (stop - start,) + tuple(self._ds.shape[1:])
             n = int(np.prod(shape))
-            if self._raw_buf is None or self._raw_buf.size < n:
-                self._raw_buf = np.empty(n, self._ds.dtype)
-            buf = self._raw_buf[:n].reshape(shape)
+            buf = self._raw_buffer(n)[:n].reshape(shape)
             if n:
                 self._ds.read_direct(buf, np.s_[start:stop])
             return buf
@@ -343,10 +341,14 @@ class VideoFile:
         (the summary images read blocks of several sizes)."""
         if self._frame_buf is None or len(self._frame_buf) < n:
             self._frame_buf = np.empty((n, self.height, self.width), np.float32)
-        size = n * self.height * self.width
+        self._raw_buffer(n * self.height * self.width)
+        return self._frame_buf
+
+    def _raw_buffer(self, size: int) -> np.ndarray:
+        """The flat raw-block buffer, grown to at least `size` elements."""
         if self._raw_buf is None or self._raw_buf.size < size:
             self._raw_buf = np.empty(size, self._ds.dtype)
-        return self._frame_buf
+        return self._raw_buf
 
     def chunk_frames_for(self, max_bytes: float) -> int:
         """How many float32 frames fit in `max_bytes` (at least 1, at most T)."""

@@ -37,6 +37,7 @@ from caliali_tk.io.precedence import resolve_params
 from caliali_tk.io.results import Result, results_path, source_info
 from caliali_tk.io.results_mat import write_with_mat
 from caliali_tk.pipeline.finish import finished_result
+from caliali_tk.io.orientation import MATLAB, to_display
 from caliali_tk.io.video import VideoFile
 from caliali_tk.core.cnmfe.background import block_mean_operator, fit_background
 from caliali_tk.core.trace_baseline import TraceBaseline
@@ -103,12 +104,10 @@ def extract(video_path, params: FileParams | None = None, progress=None, cancel=
         svf = session_video(CleanVideo(vf, lines), sessions, cancel)
         folder = Path(out_path).parent if out_path else Path(video_path).parent
         run = _Run(svf, params, cancel, folder)
-        at = np.stack([seeds.rows, seeds.cols], 1)
-        if vf.transposed:
-            at, summary_read = at[:, ::-1], summary.transposed()
-        else:
-            summary_read = summary
-        A, traces, b0, spatial_corr = run.fit(at, stage.sub(0.15, 0.99), summary_read)
+        at, seen = np.stack([seeds.rows, seeds.cols], 1), summary
+        if vf.transposed:  # seeds and images as the reader sees the frames
+            at, seen = at[:, ::-1], summary.transposed()
+        A, traces, b0, spatial_corr = run.fit(at, stage.sub(0.15, 0.99), seen)
         if vf.transposed:
             A, b0, run.residual = _shown(A, b0, run.residual)
     fps_session = list(sessions.counts) if sessions.n_sessions > 1 else None
@@ -344,11 +343,10 @@ class _Run:
 
 def _shown(A, b0, residual):
     """Footprints, b0 and residual images of a transposed reading, as displayed."""
-    stored = b0.shape
-    shown = np.arange(b0.size).reshape(stored).T.ravel()  # stored pixel of each shown one
+    turn = lambda image: np.ascontiguousarray(to_display(image, MATLAB))  # noqa: E731
+    shown = turn(np.arange(b0.size).reshape(b0.shape)).ravel()  # stored pixel of each shown one
     A = sparse.csc_matrix(A[shown])
     A.sort_indices()
-    turn = lambda image: np.ascontiguousarray(image.T)  # noqa: E731
     return A, turn(b0), None if residual is None else tuple(turn(x) for x in residual)
 
 

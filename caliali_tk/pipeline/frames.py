@@ -21,6 +21,7 @@ import numpy as np
 
 from caliali_tk.core.layout import swap_axes_float32
 from caliali_tk.core.stripes import LineNoise, line_offsets, measure_line_noise
+from caliali_tk.io.orientation import MATLAB, to_display
 from caliali_tk.io.video import VideoFile
 
 __all__ = ["CleanVideo", "measure_video", "LINE_NOISE_MODES"]
@@ -38,15 +39,15 @@ def measure_video(vf: VideoFile, gSig: float, mode: str = "auto") -> Optional[Li
     n = min(T, SAMPLE_FRAMES)
     starts = np.unique(np.linspace(0, T - n, SAMPLE_BLOCKS).round().astype(int))
     sample = np.concatenate([vf.read(int(s), int(s) + n) for s in starts])
-    return measure_line_noise(_shown(vf, sample), gSig, mode)
+    return measure_line_noise(_display_copy(vf, sample), gSig, mode)
 
 
 def _display(vf, frames: np.ndarray) -> np.ndarray:
     """`frames` of `vf` in display orientation (a view)."""
-    return frames.transpose(0, 2, 1) if getattr(vf, "transposed", False) else frames
+    return to_display(frames, MATLAB) if getattr(vf, "transposed", False) else frames
 
 
-def _shown(vf, frames: np.ndarray) -> np.ndarray:
+def _display_copy(vf, frames: np.ndarray) -> np.ndarray:
     """`frames` of `vf` in display orientation, C-contiguous (turned by the fast copy)."""
     return swap_axes_float32(frames) if getattr(vf, "transposed", False) else frames
 
@@ -91,7 +92,7 @@ class CleanVideo:
         todo = ~self._known[start:stop]
         if todo.any():
             idx = start + np.flatnonzero(todo)
-            rows, cols = line_offsets(_shown(self.vf, frames[todo]), self.lines.baseline,
+            rows, cols = line_offsets(_display_copy(self.vf, frames[todo]), self.lines.baseline,
                                       self.lines.smooth)
             self._rows[idx], self._cols[idx] = rows, cols
             self._known[idx] = True
